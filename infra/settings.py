@@ -1,0 +1,80 @@
+"""One frozen settings object, built from the environment once, at start-up.
+
+Everything configurable is here so that a bad value fails at start with a
+message naming the variable, never deep inside a request.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """The environment holds a value Vitrine cannot start with."""
+
+
+class Settings(BaseSettings):
+    """Vitrine's configuration; every field is read from `VITRINE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="VITRINE_", frozen=True, extra="ignore")
+
+    mode: Mode = Mode.DEVELOPMENT
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db; unset starts an embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(default=Path(".vitrine"), description="Embedded PostgreSQL and state.")
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    pool_size: int = Field(default=10, ge=1, le=500)
+    pool_max_overflow: int = Field(default=10, ge=0, le=500)
+    statement_timeout_ms: int = Field(default=5000, ge=1)
+    min_position_wait_ms: int = Field(
+        default=2000, ge=0, description="Longest wait for Vitrine-Min-Position."
+    )
+    service_token: str | None = Field(
+        default=None, description="Bearer token for POST /events; generated per data dir if unset."
+    )
+    run_projectors: bool = Field(default=True, description="Run projectors inside `serve`.")
+    projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    projector_poll_interval_ms: int = Field(default=1000, ge=10)
+    ingest_max_events: int = Field(default=10_000, ge=1, description="Events per POST /events.")
+    ingest_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    seed_on_first_run: bool = True
+    graphiql: bool | None = Field(default=None, description="Defaults to on in development.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("must start with postgresql:// (Vitrine speaks PostgreSQL only)")
+        return value
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT if self.graphiql is None else self.graphiql
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "VITRINE_" + "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from exc

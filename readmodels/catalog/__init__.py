@@ -1,0 +1,1 @@
+"""The catalog domain's read models: stores, categories, collections, products, listings."""

@@ -1,0 +1,1 @@
+"""Creator profiles (the feeds domain adds posts and follows to them)."""

@@ -1,0 +1,1 @@
+"""The event log: the source of truth every read model is rebuilt from."""

@@ -1,0 +1,19 @@
+"""Every projection Vitrine runs, by name."""
+
+from __future__ import annotations
+
+from readmodels.catalog.projection import CatalogProjection
+from readmodels.creators.projection import CreatorsProjection
+from readmodels.projector.projection import Projection
+
+
+def all_projections() -> list[Projection]:
+    return [CatalogProjection(), CreatorsProjection()]
+
+
+def projection_named(name: str) -> Projection:
+    for projection in all_projections():
+        if projection.name == name:
+            return projection
+    known = ", ".join(p.name for p in all_projections())
+    raise KeyError(f"no projection named {name!r} (known: {known})")

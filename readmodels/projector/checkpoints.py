@@ -1,0 +1,41 @@
+"""Reading and advancing projection checkpoints."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CHECKPOINTS_CHANNEL = "vitrine_checkpoints"
+
+_ENSURE = text(
+    "INSERT INTO projection_checkpoints (name, position) VALUES (:name, 0) "
+    "ON CONFLICT (name) DO NOTHING"
+)
+_LOCK = text("SELECT position FROM projection_checkpoints WHERE name = :name FOR UPDATE")
+_ADVANCE = text(
+    "UPDATE projection_checkpoints SET position = :position, updated_at = now() WHERE name = :name"
+)
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_ALL = text("SELECT name, position FROM projection_checkpoints")
+
+
+async def lock_checkpoint(conn: AsyncConnection, name: str) -> int:
+    """Lock the projection's checkpoint row for this transaction and return its position.
+
+    The row lock is what makes a batch safe even if two runners exist: the
+    second waits, then reads the checkpoint the first committed.
+    """
+    position = (await conn.execute(_LOCK, {"name": name})).scalar_one_or_none()
+    if position is None:
+        await conn.execute(_ENSURE, {"name": name})
+        position = (await conn.execute(_LOCK, {"name": name})).scalar_one()
+    return int(position)
+
+
+async def advance_checkpoint(conn: AsyncConnection, name: str, position: int) -> None:
+    await conn.execute(_ADVANCE, {"name": name, "position": position})
+    await conn.execute(_NOTIFY, {"channel": CHECKPOINTS_CHANNEL, "payload": f"{name}:{position}"})
+
+
+async def read_checkpoints(conn: AsyncConnection) -> dict[str, int]:
+    return {row.name: int(row.position) for row in await conn.execute(_ALL)}
