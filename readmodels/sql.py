@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 
 async def upsert(
@@ -34,3 +35,9 @@ async def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     await conn.execute(stmt, list(rows))
+
+
+def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column = ANY($1)` with one array parameter: the statement text (and so its
+    prepared plan) stays the same whatever the number of keys, unlike IN (...)."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type), unique=True))

@@ -1,1 +1,1 @@
-"""."""
+"""The GraphQL surface: Strawberry types, inputs, enums, scalars and the root Query."""

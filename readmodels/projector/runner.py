@@ -71,6 +71,9 @@ class ProjectorRunner:
         self._listeners = list(listeners)
         self._wake = {p.name: asyncio.Event() for p in self._projections}
         self._stopping = asyncio.Event()
+        # One LISTEN/lock connection serves every projection; asyncpg runs one
+        # query at a time per connection.
+        self._connection_lock = asyncio.Lock()
         self.states = {p.name: ProjectionState(p.name) for p in self._projections}
 
     def add_listener(self, listener: BatchListener) -> None:
@@ -105,10 +108,24 @@ class ProjectorRunner:
             event.set()
 
     async def _lead(self, connection: Any, projection: Projection) -> None:
+        try:
+            await self._lead_until_stopped(connection, projection)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Never die quietly: a projection that stops leading is an outage.
+            log.exception("projection %s: runner crashed; stopping all projectors", projection.name)
+            self.states[projection.name].last_error = "runner crashed"
+            self.stop()
+            raise
+
+    async def _lead_until_stopped(self, connection: Any, projection: Projection) -> None:
         state = self.states[projection.name]
         key = advisory_key(projection.name)
         while not self._stopping.is_set():
-            state.leader = bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            async with self._connection_lock:
+                locked = await connection.fetchval("SELECT pg_try_advisory_lock($1)", key)
+            state.leader = bool(locked)
             if state.leader:
                 break
             await self._sleep(projection.name, self._standby_interval)

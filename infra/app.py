@@ -1,0 +1,140 @@
+"""The composition root: `create_app(settings)` wires every part into one Starlette app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from infra.database import asyncpg_dsn, create_engine
+from infra.graphql_documents import DocumentCache
+from infra.graphql_http import GraphQLEndpoint
+from infra.ingest import EventsEndpoint
+from infra.settings import Settings
+from infra.telemetry import get_tracer, tracer_provider_from_env
+from readmodels.projections import all_projections
+from readmodels.projector.runner import ProjectorRunner
+from readmodels.projector.watcher import CheckpointWatcher
+from schema.build import build_schema
+
+log = logging.getLogger("vitrine.app")
+
+
+@dataclass
+class Services:
+    """What the app holds for its lifetime (created in the lifespan, closed at exit)."""
+
+    engine: AsyncEngine
+    watcher: CheckpointWatcher
+    runner: ProjectorRunner | None = None
+    tasks: list[object] = field(default_factory=list)
+
+
+def service_token(settings: Settings) -> str:
+    """The configured token, or one generated once per data directory for development."""
+    if settings.service_token:
+        return settings.service_token
+    path = Path(settings.data_dir) / "service-token"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
+    """The Vitrine ASGI app. `database_url` overrides settings (the embedded server's URL)."""
+    url = database_url or settings.database_url
+    if url is None:
+        raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
+    engine = create_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    projections = all_projections()
+    watcher = CheckpointWatcher(
+        engine,
+        asyncpg_dsn(url),
+        [p.name for p in projections],
+        poll_interval=settings.projector_poll_interval_ms / 1000,
+    )
+    provider = tracer_provider if tracer_provider is not None else tracer_provider_from_env()
+    schema = build_schema()
+    graphql = GraphQLEndpoint(
+        schema=schema,
+        documents=DocumentCache(schema._schema),
+        engine=engine,
+        watcher=watcher,
+        tracer=get_tracer(provider),
+        graphiql=settings.graphiql_enabled,
+        min_position_wait=settings.min_position_wait_ms / 1000,
+    )
+    events = EventsEndpoint(
+        engine,
+        service_token=service_token(settings),
+        max_events=settings.ingest_max_events,
+        max_bytes=settings.ingest_max_bytes,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await watcher.start()
+        runner = None
+        run_task = None
+        if settings.run_projectors:
+            runner = ProjectorRunner(
+                engine,
+                asyncpg_dsn(url),
+                projections,
+                batch_size=settings.projector_batch_size,
+                poll_interval=settings.projector_poll_interval_ms / 1000,
+                listeners=[
+                    lambda outcome: watcher.observe(outcome.projection, outcome.to_position)
+                ],
+            )
+            run_task = asyncio.create_task(runner.run(), name="projectors")
+        app.state.services = Services(engine, watcher, runner)
+        try:
+            yield
+        finally:
+            if runner is not None and run_task is not None:
+                runner.stop()
+                with contextlib.suppress(Exception):
+                    await run_task
+            await watcher.stop()
+            if provider is not None:
+                provider.shutdown()
+            await engine.dispose()
+
+    async def healthz(request: Request) -> Response:
+        return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql.__call__, methods=["GET", "POST"]),
+            Route("/events", events.__call__, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,212 @@
+"""Listing shapes: scopes, sorts and filters, and the keyset SQL that pages them.
+
+Every sort orders `listing_entries` by columns all in one direction, ending
+with the product id, so "the page after this cursor" is a row comparison
+that PostgreSQL answers by walking one index from the cursor onwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from readmodels.catalog.tables import listing_entries, products
+
+MAX_PAGE_SIZE = 100
+
+
+class ProductSort(Enum):
+    FEATURED = "FEATURED"
+    NEWEST = "NEWEST"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    TOP_RATED = "TOP_RATED"
+    BEST_SELLING = "BEST_SELLING"
+
+
+@dataclass(frozen=True, slots=True)
+class SortSpec:
+    columns: tuple[str, ...]
+    descending: bool
+
+
+SORTS: dict[ProductSort, SortSpec] = {
+    ProductSort.FEATURED: SortSpec(("featured", "created_at", "product_id"), True),
+    ProductSort.NEWEST: SortSpec(("created_at", "product_id"), True),
+    ProductSort.PRICE_ASC: SortSpec(("price", "product_id"), False),
+    ProductSort.PRICE_DESC: SortSpec(("price", "product_id"), True),
+    ProductSort.TOP_RATED: SortSpec(("rating", "rating_count", "product_id"), True),
+    ProductSort.BEST_SELLING: SortSpec(("units_sold", "product_id"), True),
+}
+
+
+def category_scope(category_id: str, include_subcategories: bool = True) -> str:
+    return f"c:{category_id}" if include_subcategories else f"cd:{category_id}"
+
+
+def store_scope(store_id: str) -> str:
+    return f"s:{store_id}"
+
+
+def collection_scope(collection_id: str) -> str:
+    return f"k:{collection_id}"
+
+
+ALL_PRODUCTS = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilter:
+    """Conditions beyond the listing's scope; hashable, so equal listings batch together."""
+
+    also_in: tuple[str, ...] = ()
+    in_stock: bool | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    search: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == NO_FILTER
+
+
+NO_FILTER = ListingFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class ListingQuery:
+    scope: str
+    sort: ProductSort
+    first: int
+    after: tuple[Any, ...] | None = None
+    filter: ListingFilter = NO_FILTER
+
+
+def _conditions(scope: str, listing_filter: ListingFilter) -> list[ColumnElement[bool]]:
+    e = listing_entries.c
+    conditions: list[ColumnElement[bool]] = [e.scope == scope]
+    for other in listing_filter.also_in:
+        other_entries = listing_entries.alias()
+        conditions.append(
+            exists().where(
+                and_(other_entries.c.scope == other, other_entries.c.product_id == e.product_id)
+            )
+        )
+    if listing_filter.in_stock is True:
+        conditions.append(e.available > 0)
+    elif listing_filter.in_stock is False:
+        conditions.append(e.available <= 0)
+    if listing_filter.min_price is not None:
+        conditions.append(e.price >= listing_filter.min_price)
+    if listing_filter.max_price is not None:
+        conditions.append(e.price <= listing_filter.max_price)
+    if listing_filter.tags:
+        conditions.append(products.c.tags.contains(list(listing_filter.tags)))
+    if listing_filter.search:
+        conditions.append(
+            products.c.search_text.contains(listing_filter.search.lower(), autoescape=True)
+        )
+    return conditions
+
+
+def _needs_products(listing_filter: ListingFilter) -> bool:
+    return bool(listing_filter.tags or listing_filter.search)
+
+
+def page_statement(query: ListingQuery, product_columns: Sequence[Any]) -> Select[Any]:
+    """One page plus one extra row (to know whether there is a next page)."""
+    spec = SORTS[query.sort]
+    e = listing_entries.c
+    keys = [e[name] for name in spec.columns]
+    conditions = _conditions(query.scope, query.filter)
+    if query.after is not None:
+        row = tuple_(*keys)
+        cursor = tuple_(*query.after)
+        conditions.append(row < cursor if spec.descending else row > cursor)
+    order = [key.desc() if spec.descending else key.asc() for key in keys]
+    return (
+        select(*product_columns, *keys)
+        .select_from(listing_entries.join(products, products.c.id == e.product_id))
+        .where(and_(*conditions))
+        .order_by(*order)
+        .limit(query.first + 1)
+    )
+
+
+def count_statement(scope: str, listing_filter: ListingFilter) -> Select[Any]:
+    source: Any = listing_entries
+    if _needs_products(listing_filter):
+        source = listing_entries.join(products, products.c.id == listing_entries.c.product_id)
+    return select(func.count()).select_from(source).where(and_(*_conditions(scope, listing_filter)))
+
+
+class CursorKeyError(ValueError):
+    """A cursor's key does not fit the sort it is used with."""
+
+
+def key_to_json(sort: ProductSort, key: tuple[Any, ...]) -> list[Any]:
+    """The sort key as JSON values (decimals and instants as strings)."""
+    out: list[Any] = []
+    for value in key:
+        if isinstance(value, Decimal):
+            out.append(str(value))
+        elif isinstance(value, datetime):
+            out.append(value.isoformat())
+        else:
+            out.append(value)
+    return out
+
+
+def key_from_json(sort: ProductSort, values: list[Any]) -> tuple[Any, ...]:
+    """Parse and type-check a key for `sort`; CursorKeyError when it does not fit."""
+    columns = SORTS[sort].columns
+    if len(values) != len(columns):
+        raise CursorKeyError("wrong number of key values")
+    key: list[Any] = []
+    for column, value in zip(columns, values, strict=True):
+        kind = _KEY_TYPES[column]
+        try:
+            if _plain_fits(kind, value):
+                key.append(value)
+            elif kind is Decimal and isinstance(value, str):
+                number = Decimal(value)
+                if not number.is_finite():
+                    raise CursorKeyError(column)
+                key.append(number)
+            elif kind is datetime and isinstance(value, str):
+                instant = datetime.fromisoformat(value)
+                if instant.tzinfo is None:
+                    raise CursorKeyError(column)
+                key.append(instant)
+            else:
+                raise CursorKeyError(column)
+        except (ArithmeticError, ValueError) as exc:
+            raise CursorKeyError(column) from exc
+    return tuple(key)
+
+
+def _plain_fits(kind: type, value: Any) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return kind is str and isinstance(value, str)
+
+
+_KEY_TYPES: dict[str, type] = {
+    "featured": bool,
+    "created_at": datetime,
+    "price": Decimal,
+    "rating": Decimal,
+    "rating_count": int,
+    "units_sold": int,
+    "product_id": str,
+}

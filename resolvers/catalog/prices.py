@@ -1,0 +1,94 @@
+"""Read-time price rules of the catalog (pure): list price by quantity tier and segment.
+
+Promotions arrive with the pricing engine (issue 6); until then `final` is
+the list price and no promotion applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from readmodels.catalog.rows import ProductRow, TierRow
+
+# ISO-4217 minor units where they differ from the usual two.
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency_code: str
+
+
+def money(amount: Decimal, currency_code: str) -> Money:
+    """Money rounded half-up to the currency's minor unit."""
+    exponent = Decimal(1).scaleb(-_MINOR_UNITS.get(currency_code, 2))
+    return Money(amount.quantize(exponent, rounding=ROUND_HALF_UP), currency_code)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTierView:
+    min_quantity: int
+    unit_price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPriceView:
+    list_price: Money
+    final: Money
+    compare_at: Money | None
+    tier: PriceTierView | None
+    applied_promotions: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRangeView:
+    min: Money
+    max: Money
+
+
+def list_unit_price(
+    product: ProductRow, quantity: int, segments: Collection[str] = ()
+) -> tuple[Decimal, TierRow | None]:
+    """The lowest of the base price, the best tier reached, and the viewer's segment prices."""
+    assert product.base_price is not None
+    best, best_tier = product.base_price, None
+    for tier in product.tiers:
+        if tier.min_quantity <= quantity and tier.unit_price < best:
+            best, best_tier = tier.unit_price, tier
+    for segment in segments:
+        price = product.segment_prices.get(segment)
+        if price is not None and price < best:
+            best, best_tier = price, None
+    return best, best_tier
+
+
+def product_price(
+    product: ProductRow, quantity: int, segments: Collection[str] = ()
+) -> ProductPriceView:
+    assert product.base_price is not None
+    assert product.currency_code is not None
+    currency = product.currency_code
+    unit, tier = list_unit_price(product, quantity, segments)
+    listed = money(unit, currency)
+    base = money(product.base_price, currency)
+    final = listed
+    return ProductPriceView(
+        list_price=listed,
+        final=final,
+        compare_at=base if final.amount < base.amount else None,
+        tier=PriceTierView(tier.min_quantity, money(tier.unit_price, currency)) if tier else None,
+    )
+
+
+def price_range(product: ProductRow) -> PriceRangeView:
+    assert product.min_unit_price is not None
+    assert product.currency_code is not None
+    assert product.max_unit_price is not None
+    return PriceRangeView(
+        money(product.min_unit_price, product.currency_code),
+        money(product.max_unit_price, product.currency_code),
+    )

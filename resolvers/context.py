@@ -1,0 +1,34 @@
+"""Per-request state: the read engine, the request's tracer (or None), loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from opentelemetry.trace import Tracer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+L = TypeVar("L")
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything a resolver may use, built once per request by the app.
+
+    `tracer` is None when the request is not sampled: resolvers and loaders
+    then create no spans at all, so an unsampled request pays nothing.
+    """
+
+    engine: AsyncEngine
+    now: datetime
+    tracer: Tracer | None = None
+    viewer: Any = None
+    _loaders: dict[type, Any] = field(default_factory=dict)
+
+    def loader(self, loader_class: type[L]) -> L:
+        """The request's instance of a loader class (created on first use)."""
+        loader = self._loaders.get(loader_class)
+        if loader is None:
+            loader = self._loaders[loader_class] = loader_class(self)  # type: ignore[call-arg]
+        return loader  # type: ignore[no-any-return]

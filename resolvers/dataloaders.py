@@ -1,0 +1,69 @@
+"""The base of every DataLoader: one statement per batch, one span per batch.
+
+Subclasses name a read-model query function (`query`) that takes a
+connection and the batch's keys and returns results aligned with the keys.
+Database failures become client-facing errors with a code here, at the seam,
+so a timed-out statement errors its fields and the rest of the response stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from infra.database import is_statement_timeout
+from resolvers.context import RequestContext
+from resolvers.errors import ReadModelUnavailableError, StatementTimeoutError
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+Query = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+async def run_query(context: RequestContext, name: str, query: Query, keys: Sequence[Any]) -> Any:
+    """Run a read-model query on a pooled connection, inside a span when sampled."""
+    tracer = context.tracer
+    if tracer is None:
+        return await _execute(context, query, keys)
+    with tracer.start_as_current_span(
+        f"dataloader {name}",
+        attributes={"vitrine.loader": name, "vitrine.batch_size": len(keys)},
+    ) as span:
+        result = await _execute(context, query, keys)
+        if isinstance(result, list):
+            span.set_attribute("vitrine.rows", sum(1 for item in result if item))
+        return result
+
+
+async def _execute(context: RequestContext, query: Query, keys: Sequence[Any]) -> Any:
+    try:
+        async with context.engine.connect() as conn:
+            return await query(conn, keys)
+    except DBAPIError as exc:
+        if is_statement_timeout(exc):
+            raise StatementTimeoutError(
+                "the read model took too long to answer; try again or narrow the request"
+            ) from exc
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            raise ReadModelUnavailableError("the read models are unavailable right now") from exc
+        raise
+    except OSError as exc:
+        raise ReadModelUnavailableError("the read models are unavailable right now") from exc
+
+
+class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[misc]
+    """A per-request loader over one read-model query function."""
+
+    query: ClassVar[Query]
+
+    def __init__(self, context: RequestContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> Sequence[V]:
+        return await run_query(self.context, type(self).__name__, type(self).query, list(keys))  # type: ignore[no-any-return]

@@ -1,0 +1,34 @@
+"""Spans for non-trivial resolvers, created only when the request is sampled."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def traced(resolver: F) -> F:
+    """Wrap a resolver in a span when the request's context has a tracer.
+
+    Unsampled requests have no tracer, and pay one attribute read. Trivial
+    attribute fields are never wrapped at all.
+    """
+
+    @functools.wraps(resolver)
+    def wrapper(root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        tracer = info.context.tracer
+        if tracer is None:
+            return resolver(root, info, *args, **kwargs)
+        with tracer.start_as_current_span(
+            f"resolve {info.parent_type.name}.{info.field_name}",
+            attributes={
+                "graphql.field.name": info.field_name,
+                "graphql.field.parent_type": info.parent_type.name,
+                "graphql.field.path": ".".join(str(p) for p in info.path.as_list()),
+            },
+        ):
+            return resolver(root, info, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""GraphQL types of creators and their posts."""

@@ -1,0 +1,62 @@
+"""Creator profile types; posts and engagement arrive with the feeds domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from readmodels.creators.rows import CreatorRow
+from resolvers.creators import fields
+from schema.catalog.types import Product, Store
+from schema.node import Node, PageInfo
+
+
+@strawberry.type(name="Engagement")
+class Engagement:
+    likes: int
+    shares: int
+    remixes: int
+
+
+@strawberry.type(name="Post")
+class Post(Node):
+    author: Creator
+    body: str
+    published_at: datetime
+    products: list[Product] = strawberry.field(description="Products the post links to.")
+    engagement: Engagement
+
+
+@strawberry.type(name="PostEdge")
+class PostEdge:
+    cursor: str
+    node: Post
+
+
+@strawberry.type(name="PostConnection")
+class PostConnection:
+    edges: list[PostEdge]
+    nodes: list[Post]
+    page_info: PageInfo
+
+
+@strawberry.type(name="Creator")
+class Creator(Node):
+    id: strawberry.ID = strawberry.field(resolver=fields.creator_id)
+    handle: str
+    name: str
+    bio: str | None
+    avatar_url: str | None
+    follower_count: int
+    post_count: int
+    store: Store | None = strawberry.field(resolver=fields.creator_store, graphql_type=Store | None)
+    viewer_follows: bool = strawberry.field(resolver=fields.creator_viewer_follows)
+    posts: PostConnection = strawberry.field(
+        resolver=fields.creator_posts, graphql_type=PostConnection
+    )
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, CreatorRow)

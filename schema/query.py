@@ -1,0 +1,101 @@
+"""The root Query type: argument handling only; answers come from `resolvers`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.catalog import roots
+from resolvers.context import RequestContext
+from resolvers.creators.fields import resolve_creator
+from resolvers.nodes import resolve_node
+from resolvers.tracing import traced
+from schema.catalog import listing_fields
+from schema.catalog.types import Category, Collection, Product, ProductConnection, Store
+from schema.creators.types import Creator
+from schema.node import Node
+
+Ctx = Info[RequestContext, Any]
+
+
+def _none(value: Any) -> Any:
+    return None if value is strawberry.UNSET else value
+
+
+@traced
+def _node(root: Any, info: Ctx, id: strawberry.ID) -> Any:
+    return resolve_node(info.context, id)
+
+
+@traced
+def _product(
+    root: Any,
+    info: Ctx,
+    id: strawberry.ID | None = strawberry.UNSET,
+    slug: str | None = strawberry.UNSET,
+) -> Any:
+    return roots.resolve_product(info.context, _none(id), _none(slug))
+
+
+@traced
+def _category(
+    root: Any,
+    info: Ctx,
+    id: strawberry.ID | None = strawberry.UNSET,
+    slug: str | None = strawberry.UNSET,
+) -> Any:
+    return roots.resolve_category(info.context, _none(id), _none(slug))
+
+
+@traced
+def _categories(root: Any, info: Ctx, parent_id: strawberry.ID | None = strawberry.UNSET) -> Any:
+    return roots.resolve_categories(info.context, _none(parent_id))
+
+
+@traced
+def _collection(root: Any, info: Ctx, slug: str) -> Any:
+    return roots.resolve_collection(info.context, slug)
+
+
+@traced
+def _store(root: Any, info: Ctx, slug: str) -> Any:
+    return roots.resolve_store(info.context, slug)
+
+
+@traced
+def _creator(root: Any, info: Ctx, handle: str) -> Any:
+    return resolve_creator(info.context, handle)
+
+
+@strawberry.type(name="Query")
+class Query:
+    node: Node | None = strawberry.field(
+        resolver=_node, graphql_type=Node | None, description="Any object by its global id."
+    )
+    product: Product | None = strawberry.field(
+        resolver=_product,
+        graphql_type=Product | None,
+        description="A product by global id or by slug (exactly one of the two).",
+    )
+    products: ProductConnection = strawberry.field(
+        resolver=listing_fields.all_products,
+        graphql_type=ProductConnection,
+        description="Products across the catalog. `first` is capped (100).",
+    )
+    category: Category | None = strawberry.field(
+        resolver=_category,
+        graphql_type=Category | None,
+        description="A category by global id or by slug (exactly one of the two).",
+    )
+    categories: list[Category] = strawberry.field(
+        resolver=_categories,
+        graphql_type=list[Category],
+        description="Child categories of `parentId`; root categories when it is null.",
+    )
+    collection: Collection | None = strawberry.field(
+        resolver=_collection, graphql_type=Collection | None
+    )
+    store: Store | None = strawberry.field(resolver=_store, graphql_type=Store | None)
+    creator: Creator | None = strawberry.field(resolver=_creator, graphql_type=Creator | None)
