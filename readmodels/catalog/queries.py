@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from readmodels.catalog.listing import (
@@ -88,7 +89,7 @@ async def products_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> list
     # the most recently changed product holding it wins.
     stmt = (
         select(*PRODUCT_COLUMNS)
-        .distinct(products.c.slug)
+        .ext(distinct_on(products.c.slug))
         .where(any_of(products.c.slug, slugs), _VISIBLE)
         .order_by(products.c.slug, products.c.version.desc())
     )
@@ -117,7 +118,7 @@ async def stores_by_ids(conn: AsyncConnection, ids: Sequence[str]) -> list[Store
 async def stores_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> list[StoreRow | None]:
     stmt = (
         select(*_STORE_COLUMNS)
-        .distinct(stores.c.slug)
+        .ext(distinct_on(stores.c.slug))
         .where(any_of(stores.c.slug, slugs))
         .order_by(stores.c.slug, stores.c.version.desc())
     )
@@ -140,7 +141,7 @@ async def categories_by_slugs(
 ) -> list[CategoryRow | None]:
     stmt = (
         select(*_CATEGORY_COLUMNS)
-        .distinct(categories.c.slug)
+        .ext(distinct_on(categories.c.slug))
         .where(any_of(categories.c.slug, slugs))
         .order_by(categories.c.slug, categories.c.version.desc())
     )
@@ -189,7 +190,7 @@ async def collections_by_slugs(
 ) -> list[CollectionRow | None]:
     stmt = (
         select(*_COLLECTION_COLUMNS)
-        .distinct(collections.c.slug)
+        .ext(distinct_on(collections.c.slug))
         .where(any_of(collections.c.slug, slugs))
         .order_by(collections.c.slug, collections.c.version.desc())
     )

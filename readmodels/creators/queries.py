@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from readmodels.creators.rows import CreatorRow
@@ -43,7 +44,7 @@ async def creators_by_handles(
 ) -> list[CreatorRow | None]:
     stmt = (
         select(*_COLUMNS)
-        .distinct(creators.c.handle)
+        .ext(distinct_on(creators.c.handle))
         .where(any_of(creators.c.handle, handles))
         .order_by(creators.c.handle, creators.c.version.desc())
     )
