@@ -35,7 +35,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             warnings.simplefilter("ignore")
             import pgserver
 
-            server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
+            server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises bare exceptions from initdb/pg_ctl
         raise EmbeddedPostgresError(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}. "

@@ -207,7 +207,7 @@ class GraphQLEndpoint:
                 variable_values=graphql_request.variables,
                 operation_name=graphql_request.operation_name,
                 executor_class=self._executor_class,
-                is_awaitable=optimized_is_awaitable,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             )
             if optimized_is_awaitable(result):
                 result = await result  # type: ignore[misc]

@@ -31,4 +31,4 @@ class RequestContext:
         loader = self._loaders.get(loader_class)
         if loader is None:
             loader = self._loaders[loader_class] = loader_class(self)  # type: ignore[call-arg]
-        return loader  # type: ignore[no-any-return]
+        return loader

@@ -9,7 +9,7 @@ so a timed-out statement errors its fields and the rest of the response stands.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -22,7 +22,7 @@ from resolvers.errors import ReadModelUnavailableError, StatementTimeoutError
 K = TypeVar("K")
 V = TypeVar("V")
 
-Query = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
+Query = Callable[[AsyncConnection, Any], Awaitable[Any]]
 
 
 async def run_query(context: RequestContext, name: str, query: Query, keys: Sequence[Any]) -> Any:
@@ -56,14 +56,22 @@ async def _execute(context: RequestContext, query: Query, keys: Sequence[Any]) -
         raise ReadModelUnavailableError("the read models are unavailable right now") from exc
 
 
-class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[misc]
-    """A per-request loader over one read-model query function."""
+class RowLoader(DataLoader[K, V]):
+    """A per-request loader over one read-model query function.
 
-    query: ClassVar[Query]
+    Subclasses name their query as a class keyword:
+    `class ProductByIdLoader(RowLoader[str, ProductRow | None], query=products_by_ids)`.
+    """
+
+    _query: ClassVar[Query]
+
+    def __init_subclass__(cls, *, query: Query, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._query = query
 
     def __init__(self, context: RequestContext) -> None:
         super().__init__()
         self.context = context
 
-    async def batch_load_fn(self, keys: Sequence[K]) -> Sequence[V]:
-        return await run_query(self.context, type(self).__name__, type(self).query, list(keys))  # type: ignore[no-any-return]
+    async def batch_load_fn(self, keys: list[K]) -> list[V]:
+        return await run_query(self.context, type(self).__name__, type(self)._query, list(keys))  # type: ignore[no-any-return]

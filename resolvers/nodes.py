@@ -29,4 +29,4 @@ def resolve_node(context: RequestContext, global_id: str) -> asyncio.Future[Any]
     loader_class = _LOADERS.get(type_name)
     if loader_class is None:
         return None  # a type whose domain is not served yet
-    return context.loader(loader_class).load(source_id)  # type: ignore[no-any-return]
+    return context.loader(loader_class).load(source_id)

@@ -231,11 +231,11 @@ async def listing_totals(
     totals: dict[tuple[str, ListingFilter], int] = {}
     if plain:
         rows = await conn.execute(
-            select(listing_counts.c.scope, listing_counts.c.count).where(
+            select(listing_counts.c.scope, listing_counts.c.count.label("total")).where(
                 any_of(listing_counts.c.scope, plain)
             )
         )
-        counts = {r.scope: r.count for r in rows}
+        counts = {r.scope: r.total for r in rows}
         for scope in plain:
             totals[(scope, ListingFilter())] = counts.get(scope, 0)
     for scope, listing_filter in keys:

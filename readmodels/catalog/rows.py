@@ -49,7 +49,7 @@ class ProductRow:
     updated_at: datetime
 
     @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> ProductRow:
+    def from_record(cls, r: Mapping[Any, Any]) -> ProductRow:
         return cls(
             id=r["id"],
             store_id=r["store_id"],

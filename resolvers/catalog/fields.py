@@ -73,19 +73,19 @@ def collection_id(root: CollectionRow) -> str:
 
 @traced
 def product_store(root: ProductRow, info: Ctx) -> asyncio.Future[StoreRow | None]:
-    return info.context.loader(StoreByIdLoader).load(root.store_id)  # type: ignore[no-any-return]
+    return info.context.loader(StoreByIdLoader).load(root.store_id)
 
 
 @traced
 def product_category(root: ProductRow, info: Ctx) -> asyncio.Future[CategoryRow | None] | None:
     if root.category_id is None:
         return None
-    return info.context.loader(CategoryByIdLoader).load(root.category_id)  # type: ignore[no-any-return]
+    return info.context.loader(CategoryByIdLoader).load(root.category_id)
 
 
 @traced
 def product_collections(root: ProductRow, info: Ctx) -> asyncio.Future[list[CollectionRow]]:
-    return info.context.loader(CollectionsByProductLoader).load(root.id)  # type: ignore[no-any-return]
+    return info.context.loader(CollectionsByProductLoader).load(root.id)
 
 
 def product_price_range(root: ProductRow) -> prices.PriceRangeView:
@@ -130,12 +130,12 @@ def product_recommendations(root: ProductRow, first: int | None = 4) -> list[Pro
 def category_parent(root: CategoryRow, info: Ctx) -> asyncio.Future[CategoryRow | None] | None:
     if root.parent_id is None:
         return None
-    return info.context.loader(CategoryByIdLoader).load(root.parent_id)  # type: ignore[no-any-return]
+    return info.context.loader(CategoryByIdLoader).load(root.parent_id)
 
 
 @traced
 def category_children(root: CategoryRow, info: Ctx) -> asyncio.Future[list[CategoryRow]]:
-    return info.context.loader(CategoryChildrenByParentLoader).load(root.id)  # type: ignore[no-any-return]
+    return info.context.loader(CategoryChildrenByParentLoader).load(root.id)
 
 
 @traced
@@ -148,11 +148,11 @@ def category_ancestors(root: CategoryRow, info: Ctx) -> asyncio.Future[list[Cate
 
 @traced
 def store_owner(root: StoreRow, info: Ctx) -> asyncio.Future[CreatorRow | None]:
-    return info.context.loader(CreatorByIdLoader).load(root.owner_creator_id)  # type: ignore[no-any-return]
+    return info.context.loader(CreatorByIdLoader).load(root.owner_creator_id)
 
 
 @traced
 def connection_total(root: Connection[Any], info: Ctx) -> asyncio.Future[int] | int:
     if root.total_key is None:
         return len(root.edges)
-    return info.context.loader(ListingTotalLoader).load(root.total_key)  # type: ignore[no-any-return]
+    return info.context.loader(ListingTotalLoader).load(root.total_key)

@@ -28,7 +28,7 @@ def creator_id(root: CreatorRow) -> str:
 def creator_store(root: CreatorRow, info: Ctx) -> asyncio.Future[StoreRow | None] | None:
     if root.store_id is None:
         return None
-    return info.context.loader(StoreByIdLoader).load(root.store_id)  # type: ignore[no-any-return]
+    return info.context.loader(StoreByIdLoader).load(root.store_id)
 
 
 def creator_viewer_follows(root: CreatorRow) -> bool:
@@ -45,4 +45,4 @@ def creator_posts(
 
 
 def resolve_creator(context: RequestContext, handle: str) -> asyncio.Future[CreatorRow | None]:
-    return context.loader(CreatorByHandleLoader).load(handle)  # type: ignore[no-any-return]
+    return context.loader(CreatorByHandleLoader).load(handle)

@@ -7,9 +7,9 @@ from readmodels.creators.rows import CreatorRow
 from resolvers.dataloaders import RowLoader
 
 
-class CreatorByIdLoader(RowLoader[str, CreatorRow | None]):
-    query = staticmethod(queries.creators_by_ids)
+class CreatorByIdLoader(RowLoader[str, CreatorRow | None], query=queries.creators_by_ids):
+    """Creator profiles by source id."""
 
 
-class CreatorByHandleLoader(RowLoader[str, CreatorRow | None]):
-    query = staticmethod(queries.creators_by_handles)
+class CreatorByHandleLoader(RowLoader[str, CreatorRow | None], query=queries.creators_by_handles):
+    """Creator profiles by handle."""
