@@ -21,12 +21,14 @@ def traced(resolver: F) -> F:
         tracer = info.context.tracer
         if tracer is None:
             return resolver(root, info, *args, **kwargs)
+        raw = info._raw_info  # graphql-core's ResolveInfo: Strawberry's Info hides parent_type
+        parent = raw.parent_type.name
         with tracer.start_as_current_span(
-            f"resolve {info.parent_type.name}.{info.field_name}",
+            f"resolve {parent}.{raw.field_name}",
             attributes={
-                "graphql.field.name": info.field_name,
-                "graphql.field.parent_type": info.parent_type.name,
-                "graphql.field.path": ".".join(str(p) for p in info.path.as_list()),
+                "graphql.field.name": raw.field_name,
+                "graphql.field.parent_type": parent,
+                "graphql.field.path": ".".join(str(p) for p in raw.path.as_list()),
             },
         ):
             return resolver(root, info, *args, **kwargs)

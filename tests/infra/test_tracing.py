@@ -1,0 +1,79 @@
+"""Spans: one server span per request, one per non-trivial resolver and per loader batch."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
+from opentelemetry.trace import SpanKind
+
+from infra.app import create_app
+from infra.database import create_engine
+from infra.settings import Settings
+from tests.conftest import CONTRACT
+from tests.resolvers.world import load_world
+
+CATEGORY_LISTING = (CONTRACT / "operations" / "CategoryListing.graphql").read_text()
+
+
+async def traced_request(database_url: str, sampler: Sampler, tmp_path: object) -> list[object]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    settings = Settings(run_projectors=False, service_token="t", data_dir=str(tmp_path))
+    app = create_app(settings, database_url=database_url, tracer_provider=provider)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": CATEGORY_LISTING, "variables": {"slug": "kitchen", "first": 5}},
+        )
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    return list(exporter.get_finished_spans())
+
+
+@pytest.fixture
+async def world_url(database_url: str) -> str:
+    engine = create_engine(database_url)
+    await load_world(engine)
+    await engine.dispose()
+    return database_url
+
+
+async def test_category_listing_span_tree(world_url: str, tmp_path: object) -> None:
+    """A sampled CategoryListing yields a server span with resolver and loader spans beneath it."""
+    spans = await traced_request(world_url, ALWAYS_ON, tmp_path)
+    (server,) = [s for s in spans if s.kind == SpanKind.SERVER]  # type: ignore[attr-defined]
+    assert server.name == "query CategoryListing"  # type: ignore[attr-defined]
+    assert server.attributes["graphql.operation.name"] == "CategoryListing"  # type: ignore[attr-defined]
+    trace_id = server.context.trace_id  # type: ignore[attr-defined]
+    names = sorted(s.name for s in spans if s is not server)  # type: ignore[attr-defined]
+    assert names == [
+        "dataloader CategoryByIdLoader",
+        "dataloader CategoryBySlugLoader",
+        "dataloader CategoryChildrenByParentLoader",
+        "dataloader ListingPageLoader",
+        "dataloader ListingTotalLoader",
+        "resolve Category.ancestors",
+        "resolve Category.children",
+        "resolve Category.products",
+        "resolve ProductConnection.totalCount",
+        "resolve Query.category",
+    ]
+    assert all(s.context.trace_id == trace_id for s in spans)  # type: ignore[attr-defined]
+    by_name = {s.name: s for s in spans}  # type: ignore[attr-defined]
+    # A batch hangs under the resolver that scheduled it; root resolvers under the server span.
+    loader = by_name["dataloader ListingPageLoader"]
+    assert loader.parent.span_id == by_name["resolve Category.products"].context.span_id  # type: ignore[attr-defined]
+    assert loader.attributes["vitrine.batch_size"] == 1  # type: ignore[attr-defined]
+    assert by_name["resolve Query.category"].parent.span_id == server.context.span_id  # type: ignore[attr-defined]
+
+
+async def test_unsampled_request_creates_no_spans(world_url: str, tmp_path: object) -> None:
+    """When the sampler says no, not even the resolver and loader spans are created."""
+    assert await traced_request(world_url, ALWAYS_OFF, tmp_path) == []
