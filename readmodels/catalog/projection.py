@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -87,6 +88,9 @@ _ADD_COUNTS = text(
     ON CONFLICT (scope) DO UPDATE SET count = listing_counts.count + excluded.count
     """
 )
+_DROP_EMPTY_COUNTS = text(
+    "DELETE FROM listing_counts WHERE scope = ANY(CAST(:scopes AS text[])) AND count = 0"
+)
 _CATEGORY_COUNTS = text(
     """
     UPDATE categories SET product_count = coalesce(
@@ -156,6 +160,7 @@ class _Batch:
         self.dirty_reviews: set[tuple[str, str]] = set()
         self.units = folds.OrderFold(units={})
         self.tags: set[str] = set()
+        self.last_event_at = datetime.fromtimestamp(0, UTC)
 
     async def load(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None:
         product_ids: set[str] = set()
@@ -209,6 +214,7 @@ class _Batch:
 
     def fold(self, event: StoredEvent) -> None:
         data, at = event.data, event.occurred_at
+        self.last_event_at = at
         match event.type:
             case "ProductUpserted":
                 folds.apply_product_upserted(self._product(data["productId"], event), data, at)
@@ -287,8 +293,12 @@ class _Batch:
 
     async def write(self, conn: AsyncConnection) -> set[str]:
         for product_id, delta in self.units.units.items():
-            if delta and product_id in self.products:
-                self.products[product_id]["units_sold"] += delta
+            if delta:
+                # An order may precede its product: a stub row keeps the units.
+                product = self.products.setdefault(
+                    product_id, folds.new_product(product_id, self.last_event_at)
+                )
+                product["units_sold"] += delta
                 self.dirty_products.add(product_id)
                 self.touched.add(product_id)
         await upsert(conn, stores, list(self.stores.values()), keys=["id"])
@@ -368,9 +378,10 @@ class _Batch:
         memberships: dict[str, list[str]] = {}
         for row in await conn.execute(_MEMBERSHIPS, {"ids": ids}):
             memberships.setdefault(row.product_id, []).append(row.collection_id)
-        ancestors = {
-            cid: list(row["ancestor_ids"] or []) for cid, row in (self.categories or {}).items()
-        }
+        if self.categories is None:
+            rows = await conn.execute(_LOAD_CATEGORIES)
+            self.categories = {row["id"]: dict(row) for row in rows.mappings()}
+        ancestors = {cid: list(row["ancestor_ids"] or []) for cid, row in self.categories.items()}
         deltas: Counter[str] = Counter()
         for row in await conn.execute(_DELETE_ENTRIES, {"ids": ids}):
             deltas[row.scope] -= 1
@@ -389,6 +400,8 @@ class _Batch:
             await conn.execute(
                 _ADD_COUNTS, {"scopes": list(changed), "deltas": list(changed.values())}
             )
+            # An emptied listing has no row, exactly as after a rebuild.
+            await conn.execute(_DROP_EMPTY_COUNTS, {"scopes": list(changed)})
         self.tags.update(f"listing:{scope}" for scope in deltas)
         counted = {s[2:] for s in changed if s.startswith("c:")} | self.changed_categories
         if counted:
