@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -160,7 +159,6 @@ class _Batch:
         self.dirty_reviews: set[tuple[str, str]] = set()
         self.units = folds.OrderFold(units={})
         self.tags: set[str] = set()
-        self.last_event_at = datetime.fromtimestamp(0, UTC)
 
     async def load(self, conn: AsyncConnection, events: Sequence[StoredEvent]) -> None:
         product_ids: set[str] = set()
@@ -214,7 +212,6 @@ class _Batch:
 
     def fold(self, event: StoredEvent) -> None:
         data, at = event.data, event.occurred_at
-        self.last_event_at = at
         match event.type:
             case "ProductUpserted":
                 folds.apply_product_upserted(self._product(data["productId"], event), data, at)
@@ -236,6 +233,12 @@ class _Batch:
                 self.reviews[key] = data["rating"]
                 self.dirty_reviews.add(key)
             case "OrderPlaced":
+                for line in data["lines"]:
+                    # An order may precede its product: a stub row, stamped with
+                    # the order's time, keeps the units whatever the batching.
+                    if line["productId"] not in self.products:
+                        self.products[line["productId"]] = folds.new_product(line["productId"], at)
+                        self.dirty_products.add(line["productId"])
                 order = self._order(data["orderId"])
                 lines = [[line["productId"], line["quantity"]] for line in data["lines"]]
                 self.units.place(order, lines)
@@ -294,11 +297,7 @@ class _Batch:
     async def write(self, conn: AsyncConnection) -> set[str]:
         for product_id, delta in self.units.units.items():
             if delta:
-                # An order may precede its product: a stub row keeps the units.
-                product = self.products.setdefault(
-                    product_id, folds.new_product(product_id, self.last_event_at)
-                )
-                product["units_sold"] += delta
+                self.products[product_id]["units_sold"] += delta
                 self.dirty_products.add(product_id)
                 self.touched.add(product_id)
         await upsert(conn, stores, list(self.stores.values()), keys=["id"])
