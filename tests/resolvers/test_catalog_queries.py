@@ -320,3 +320,31 @@ async def test_first_is_capped_at_100(world: tuple[AsyncEngine, list[Spec]]) -> 
     engine, specs = world
     body, _ = await run(engine, PAGE, {"first": 1000})
     assert len(body["data"]["products"]["edges"]) == min(100, len(listed(specs)))
+
+
+@pytest.mark.parametrize(
+    ("operation", "variables", "statements"),
+    [
+        (PRODUCT_PAGE, {"slug": "product-12"}, 4),
+        (CATEGORY_LISTING, {"slug": "home", "first": 48}, 4),
+        (CATEGORY_LISTING, {"slug": "mugs", "first": 48}, 5),
+        (
+            CATEGORY_LISTING,
+            {"slug": "mugs", "first": 2, "filter": {"inStock": True, "tags": ["eco"]}},
+            5,
+        ),
+        (SEARCH_PRODUCTS, {"search": "mug", "first": 24}, 3),
+        (CREATOR_PROFILE, {"handle": "ana"}, 3),
+    ],
+)
+async def test_statements_per_operation(
+    world: tuple[AsyncEngine, list[Spec]],
+    operation: str,
+    variables: dict[str, Any],
+    statements: int,
+) -> None:
+    """Each catalog operation runs a small fixed number of SQL statements (no N+1)."""
+    engine, _ = world
+    body, count = await run(engine, operation, variables)
+    assert "errors" not in body
+    assert count == statements
