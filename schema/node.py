@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 
@@ -20,5 +22,6 @@ class PageInfo:
     end_cursor: str | None
 
 
-def unset_to_none(value: object) -> object:
+def unset_to_none(value: Any) -> Any:
+    """Optional arguments default to UNSET (so the SDL shows no `= null`); resolvers see None."""
     return None if value is strawberry.UNSET else value

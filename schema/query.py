@@ -15,13 +15,9 @@ from resolvers.tracing import traced
 from schema.catalog import listing_fields
 from schema.catalog.types import Category, Collection, Product, ProductConnection, Store
 from schema.creators.types import Creator
-from schema.node import Node
+from schema.node import Node, unset_to_none
 
 Ctx = Info[RequestContext, Any]
-
-
-def _none(value: Any) -> Any:
-    return None if value is strawberry.UNSET else value
 
 
 @traced
@@ -36,7 +32,7 @@ def _product(
     id: strawberry.ID | None = strawberry.UNSET,
     slug: str | None = strawberry.UNSET,
 ) -> Any:
-    return roots.resolve_product(info.context, _none(id), _none(slug))
+    return roots.resolve_product(info.context, unset_to_none(id), unset_to_none(slug))
 
 
 @traced
@@ -46,12 +42,12 @@ def _category(
     id: strawberry.ID | None = strawberry.UNSET,
     slug: str | None = strawberry.UNSET,
 ) -> Any:
-    return roots.resolve_category(info.context, _none(id), _none(slug))
+    return roots.resolve_category(info.context, unset_to_none(id), unset_to_none(slug))
 
 
 @traced
 def _categories(root: Any, info: Ctx, parent_id: strawberry.ID | None = strawberry.UNSET) -> Any:
-    return roots.resolve_categories(info.context, _none(parent_id))
+    return roots.resolve_categories(info.context, unset_to_none(parent_id))
 
 
 @traced

@@ -27,17 +27,14 @@ class ProductFilter:
     )
 
     def to_args(self) -> ProductFilterArgs:
-        def value(name: str) -> object:
-            return unset_to_none(getattr(self, name))
-
         return ProductFilterArgs(
-            category_id=value("category_id"),  # type: ignore[arg-type]
-            include_subcategories=value("include_subcategories"),  # type: ignore[arg-type]
-            collection_id=value("collection_id"),  # type: ignore[arg-type]
-            store_id=value("store_id"),  # type: ignore[arg-type]
-            in_stock=value("in_stock"),  # type: ignore[arg-type]
-            min_price=value("min_price"),  # type: ignore[arg-type]
-            max_price=value("max_price"),  # type: ignore[arg-type]
-            tags=value("tags"),  # type: ignore[arg-type]
-            search=value("search"),  # type: ignore[arg-type]
+            category_id=unset_to_none(self.category_id),
+            include_subcategories=unset_to_none(self.include_subcategories),
+            collection_id=unset_to_none(self.collection_id),
+            store_id=unset_to_none(self.store_id),
+            in_stock=unset_to_none(self.in_stock),
+            min_price=unset_to_none(self.min_price),
+            max_price=unset_to_none(self.max_price),
+            tags=unset_to_none(self.tags),
+            search=unset_to_none(self.search),
         )

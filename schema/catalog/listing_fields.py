@@ -13,6 +13,7 @@ from readmodels.catalog.rows import CategoryRow, CollectionRow, StoreRow
 from resolvers.catalog.listings import resolve_listing
 from resolvers.context import RequestContext
 from resolvers.tracing import traced
+from schema.node import unset_to_none
 
 if TYPE_CHECKING:
     from schema.catalog.inputs import ProductFilter
@@ -21,8 +22,23 @@ Ctx = Info[RequestContext, Any]
 FilterArg = Annotated["ProductFilter", strawberry.lazy("schema.catalog.inputs")]
 
 
-def _none(value: Any) -> Any:
-    return None if value is strawberry.UNSET else value
+def _listing(
+    info: Ctx,
+    scope: str | None,
+    first: int | None,
+    after: str | None,
+    sort: ProductSort | None,
+    product_filter: ProductFilter | None = None,
+) -> Any:
+    product_filter = unset_to_none(product_filter)
+    return resolve_listing(
+        info.context,
+        scope=scope,
+        first=first,
+        after=unset_to_none(after),
+        sort=sort,
+        product_filter=None if product_filter is None else product_filter.to_args(),
+    )
 
 
 @traced
@@ -33,9 +49,7 @@ def store_products(
     after: str | None = strawberry.UNSET,
     sort: ProductSort | None = ProductSort.FEATURED,
 ) -> Any:
-    return resolve_listing(
-        info.context, scope=store_scope(root.id), first=first, after=_none(after), sort=sort
-    )
+    return _listing(info, store_scope(root.id), first, after, sort)
 
 
 @traced
@@ -46,9 +60,7 @@ def collection_products(
     after: str | None = strawberry.UNSET,
     sort: ProductSort | None = ProductSort.FEATURED,
 ) -> Any:
-    return resolve_listing(
-        info.context, scope=collection_scope(root.id), first=first, after=_none(after), sort=sort
-    )
+    return _listing(info, collection_scope(root.id), first, after, sort)
 
 
 @traced
@@ -60,16 +72,10 @@ def category_products(
     filter: FilterArg | None = strawberry.UNSET,
     sort: ProductSort | None = ProductSort.FEATURED,
 ) -> Any:
-    product_filter = _none(filter)
+    product_filter = unset_to_none(filter)
     include = True if product_filter is None else product_filter.include_subcategories
-    return resolve_listing(
-        info.context,
-        scope=category_scope(root.id, include is not False),
-        first=first,
-        after=_none(after),
-        sort=sort,
-        product_filter=None if product_filter is None else product_filter.to_args(),
-    )
+    scope = category_scope(root.id, include is not False)
+    return _listing(info, scope, first, after, sort, product_filter)
 
 
 @traced
@@ -81,12 +87,4 @@ def all_products(
     filter: FilterArg | None = strawberry.UNSET,
     sort: ProductSort | None = ProductSort.FEATURED,
 ) -> Any:
-    product_filter = _none(filter)
-    return resolve_listing(
-        info.context,
-        scope=None,
-        first=first,
-        after=_none(after),
-        sort=sort,
-        product_filter=None if product_filter is None else product_filter.to_args(),
-    )
+    return _listing(info, None, first, after, sort, filter)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import text
 
 from infra.database import create_engine
+from tests.e2e.events import event, mug_store
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +28,7 @@ def vitrine(database_url: str, tmp_path: Path, *args: str) -> subprocess.Complet
     )
 
 
-def event(type_: str, **data: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "type": type_,
-        "occurredAt": "2026-11-22T08:00:00Z",
-        "data": data,
-    }
-
-
 EVENTS = [
-    event(
-        "StoreUpserted", storeId="s1", slug="s", name="S", currencyCode="EUR", ownerCreatorId="cr1"
-    ),
     event(
         "CreatorUpserted",
         creatorId="cr1",
@@ -51,24 +38,7 @@ EVENTS = [
         avatarUrl=None,
         storeId="s1",
     ),
-    event(
-        "ProductUpserted",
-        productId="p1",
-        storeId="s1",
-        sku="M",
-        slug="mug",
-        title="Mug",
-        description=None,
-        categoryId=None,
-        tags=[],
-        images=[],
-        featured=False,
-        listed=True,
-        createdAt="2026-11-01T00:00:00Z",
-    ),
-    event(
-        "PriceSet", productId="p1", currencyCode="EUR", basePrice="4.00", tiers=[], segmentPrices=[]
-    ),
+    *mug_store("4.00"),
 ]
 
 

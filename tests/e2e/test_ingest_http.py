@@ -2,65 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from tests.e2e.events import event, mug_store
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
 
 PRICE_QUERY = '{ product(slug: "mug") { title price { final { amount currencyCode } } } }'
-
-
-def event(type_: str, **data: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "type": type_,
-        "occurredAt": "2026-11-22T08:00:00Z",
-        "data": data,
-    }
-
-
-def catalog_events(price: str = "12.00") -> list[dict[str, Any]]:
-    return [
-        event(
-            "StoreUpserted",
-            storeId="s1",
-            slug="s",
-            name="S",
-            currencyCode="EUR",
-            ownerCreatorId="cr1",
-        ),
-        event(
-            "ProductUpserted",
-            productId="p1",
-            storeId="s1",
-            sku="M",
-            slug="mug",
-            title="Mug",
-            description=None,
-            categoryId=None,
-            tags=[],
-            images=[],
-            featured=False,
-            listed=True,
-            createdAt="2026-11-01T00:00:00Z",
-        ),
-        event(
-            "PriceSet",
-            productId="p1",
-            currencyCode="EUR",
-            basePrice=price,
-            tiers=[],
-            segmentPrices=[],
-        ),
-    ]
 
 
 @pytest.fixture
@@ -82,7 +36,7 @@ def post_events(
 
 def test_events_are_appended_and_read_back_with_min_position(server: Server) -> None:
     """A 202 returns positions; a query with Vitrine-Min-Position sees the write."""
-    response = post_events(server, orjson.dumps(catalog_events()))
+    response = post_events(server, orjson.dumps(mug_store()))
     assert response.status_code == 202
     assert response.json() == {"positions": [1, 2, 3], "appended": 3, "head": 3}
     assert response.headers["vitrine-position"] == "3"
@@ -112,7 +66,7 @@ def test_events_are_appended_and_read_back_with_min_position(server: Server) -> 
 
 def test_ndjson_is_accepted_and_duplicates_are_no_ops(server: Server) -> None:
     """NDJSON works, and re-sending the same ids appends nothing and returns the same positions."""
-    events = catalog_events()
+    events = mug_store()
     body = b"\n".join(orjson.dumps(e) for e in events) + b"\n"
     first = post_events(server, body, "application/x-ndjson")
     again = post_events(server, body, "application/x-ndjson")
@@ -122,7 +76,7 @@ def test_ndjson_is_accepted_and_duplicates_are_no_ops(server: Server) -> None:
 
 def test_a_bad_event_rejects_the_whole_batch_naming_it(server: Server) -> None:
     """One bad event gets a 400 naming it and its field; nothing of the batch is stored."""
-    events = catalog_events()
+    events = mug_store()
     events[2]["data"]["basePrice"] = 12.0
     response = post_events(server, orjson.dumps(events))
     assert response.status_code == 400
@@ -137,7 +91,7 @@ def test_a_bad_event_rejects_the_whole_batch_naming_it(server: Server) -> None:
             "code": "INVALID_EVENT",
         }
     ]
-    good = post_events(server, orjson.dumps(catalog_events()))
+    good = post_events(server, orjson.dumps(mug_store()))
     assert good.json()["positions"] == [1, 2, 3]
 
 
@@ -162,10 +116,10 @@ def test_malformed_bodies_get_codes(
 
 def test_events_need_the_service_token(server: Server) -> None:
     """Without the right bearer token, POST /events is 401 and stores nothing."""
-    response = post_events(server, orjson.dumps(catalog_events()), token="wrong")
+    response = post_events(server, orjson.dumps(mug_store()), token="wrong")
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert post_events(server, orjson.dumps(catalog_events())).json()["positions"] == [1, 2, 3]
+    assert post_events(server, orjson.dumps(mug_store())).json()["positions"] == [1, 2, 3]
 
 
 def test_graphql_request_errors_have_codes(server: Server) -> None:
