@@ -130,11 +130,34 @@ def create_app(
     async def healthz(request: Request) -> Response:
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
-    return Starlette(
-        routes=[
-            Route("/graphql", graphql.__call__, methods=["GET", "POST"]),
-            Route("/events", events.__call__, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", graphql.__call__, methods=["GET", "POST"]),
+        Route("/events", events.__call__, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.bench_mode:
+        routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class FloorEndpoint:
+    """The benchmark's baseline: a precomputed response of a requested size, served
+    through the same server stack as /graphql (uvicorn, Starlette, routing),
+    after reading the request body the way /graphql does."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[int, bytes] = {}
+
+    def body(self, size: int) -> bytes:
+        body = self._bodies.get(size)
+        if body is None:
+            frame = b'{"data":{"floor":""}}'
+            body = frame[:-3] + b"x" * max(size - len(frame), 0) + frame[-3:]
+            self._bodies[size] = body
+        return body
+
+    async def __call__(self, request: Request) -> Response:
+        await request.body()
+        raw = request.query_params.get("bytes", "1024")
+        size = min(int(raw), 10_000_000) if raw.isdigit() else 1024
+        return Response(self.body(size), media_type="application/json")

@@ -56,6 +56,7 @@ def create_engine(
         },
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    event.listen(engine.sync_engine, "after_cursor_execute", _count_rows)
     return engine
 
 
@@ -64,6 +65,7 @@ class StatementStats:
     """Statements and rows seen while this object is the current counter."""
 
     statements: int = 0
+    rows: int = 0
     texts: list[str] | None = None
 
 
@@ -76,6 +78,13 @@ def _count_statement(*args: Any) -> None:
         stats.statements += 1
         if stats.texts is not None:
             stats.texts.append(str(args[2]))
+
+
+def _count_rows(*args: Any) -> None:
+    stats = _current_stats.get()
+    rowcount = getattr(args[1], "rowcount", -1)
+    if stats is not None and isinstance(rowcount, int) and rowcount > 0:
+        stats.rows += rowcount
 
 
 @contextlib.contextmanager

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     seed_on_first_run: bool = True
     graphiql: bool | None = Field(default=None, description="Defaults to on in development.")
+    bench_mode: bool = Field(
+        default=False, description="Adds /bench/floor, the benchmark's same-stack baseline."
+    )
 
     @field_validator("database_url")
     @classmethod
