@@ -22,6 +22,7 @@ from infra.database import asyncpg_dsn, create_engine
 from infra.graphql_documents import DocumentCache
 from infra.graphql_http import GraphQLEndpoint
 from infra.ingest import EventsEndpoint
+from infra.readpool import ReadPool
 from infra.settings import Settings
 from infra.telemetry import get_tracer, tracer_provider_from_env
 from readmodels.projections import all_projections
@@ -72,6 +73,11 @@ def create_app(
         max_overflow=settings.pool_max_overflow,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
+    reads = ReadPool(
+        url,
+        max_size=settings.pool_size + settings.pool_max_overflow,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
     projections = all_projections()
     watcher = CheckpointWatcher(
         engine,
@@ -84,7 +90,7 @@ def create_app(
     graphql = GraphQLEndpoint(
         schema=schema,
         documents=DocumentCache(schema._schema),
-        engine=engine,
+        db=reads,
         watcher=watcher,
         tracer=get_tracer(provider),
         graphiql=settings.graphiql_enabled,
@@ -123,6 +129,7 @@ def create_app(
                 with contextlib.suppress(Exception):
                     await run_task
             await watcher.stop()
+            await reads.close()
             if provider is not None:
                 provider.shutdown()
             await engine.dispose()

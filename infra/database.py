@@ -11,7 +11,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -105,14 +104,3 @@ def current_statement_stats() -> StatementStats | None:
 def activate_statement_stats(stats: StatementStats) -> None:
     """Make `stats` the counter for the rest of the current context (per request)."""
     _current_stats.set(stats)
-
-
-def is_statement_timeout(exc: BaseException) -> bool:
-    """True when PostgreSQL cancelled a statement because of statement_timeout."""
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        sqlstate = getattr(orig, "sqlstate", None) or getattr(
-            getattr(orig, "__cause__", None), "sqlstate", None
-        )
-        return sqlstate == "57014"
-    return getattr(exc, "sqlstate", None) == "57014"

@@ -117,7 +117,7 @@ class GraphQLEndpoint:
         *,
         schema: Any,
         documents: DocumentCache,
-        engine: Any,
+        db: Any,
         watcher: CheckpointWatcher,
         tracer: Tracer,
         graphiql: bool,
@@ -127,7 +127,7 @@ class GraphQLEndpoint:
         self._graphql_schema = schema._schema
         self._executor_class = schema.execution_context_class
         self._documents = documents
-        self._engine = engine
+        self._db = db
         self._watcher = watcher
         self._tracer = tracer
         self._graphiql = graphiql
@@ -196,7 +196,7 @@ class GraphQLEndpoint:
             },
         ) as span:
             context = RequestContext(
-                engine=self._engine,
+                db=self._db,
                 now=datetime.now(UTC),
                 tracer=self._tracer if span.is_recording() else None,
             )

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from opentelemetry.trace import Tracer
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from readmodels.reader import Reader
 
 L = TypeVar("L")
 
@@ -16,11 +17,13 @@ L = TypeVar("L")
 class RequestContext:
     """Everything a resolver may use, built once per request by the app.
 
+    `db` runs read-model queries (the app's asyncpg ReadPool).
+
     `tracer` is None when the request is not sampled: resolvers and loaders
     then create no spans at all, so an unsampled request pays nothing.
     """
 
-    engine: AsyncEngine
+    db: Reader
     now: datetime
     tracer: Tracer | None = None
     viewer: Any = None

@@ -12,17 +12,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from infra.database import is_statement_timeout
+from infra.readpool import ReadTimeoutError, ReadUnavailableError
+from readmodels.reader import Reader
 from resolvers.context import RequestContext
 from resolvers.errors import ReadModelUnavailableError, StatementTimeoutError
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-Query = Callable[[AsyncConnection, Any], Awaitable[Any]]
+Query = Callable[[Reader, Any], Awaitable[Any]]
 
 
 async def run_query(context: RequestContext, name: str, query: Query, keys: Sequence[Any]) -> Any:
@@ -42,17 +41,12 @@ async def run_query(context: RequestContext, name: str, query: Query, keys: Sequ
 
 async def _execute(context: RequestContext, query: Query, keys: Sequence[Any]) -> Any:
     try:
-        async with context.engine.connect() as conn:
-            return await query(conn, keys)
-    except DBAPIError as exc:
-        if is_statement_timeout(exc):
-            raise StatementTimeoutError(
-                "the read model took too long to answer; try again or narrow the request"
-            ) from exc
-        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
-            raise ReadModelUnavailableError("the read models are unavailable right now") from exc
-        raise
-    except OSError as exc:
+        return await query(context.db, keys)
+    except ReadTimeoutError as exc:
+        raise StatementTimeoutError(
+            "the read model took too long to answer; try again or narrow the request"
+        ) from exc
+    except ReadUnavailableError as exc:
         raise ReadModelUnavailableError("the read models are unavailable right now") from exc
 
 

@@ -21,7 +21,9 @@ def traced(resolver: F) -> F:
         tracer = info.context.tracer
         if tracer is None:
             return resolver(root, info, *args, **kwargs)
-        raw = info._raw_info  # graphql-core's ResolveInfo: Strawberry's Info hides parent_type
+        # Strawberry's Info wraps graphql-core's ResolveInfo (and hides parent_type);
+        # fast resolvers pass graphql-core's directly.
+        raw = getattr(info, "_raw_info", info)
         parent = raw.parent_type.name
         with tracer.start_as_current_span(
             f"resolve {parent}.{raw.field_name}",

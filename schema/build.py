@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.catalog.types import Category, Collection, Product, Promotion, Store
 from schema.creators.types import Creator, Post
+from schema.fast_fields import install_fast_resolvers
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -17,12 +18,14 @@ SDL_PATH = Path(__file__).parent / "schema.graphql"
 
 def build_schema() -> strawberry.Schema:
     """The served schema: the contract's types, with nothing wrapping every field."""
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         types=[Product, Store, Category, Collection, Creator, Post, Promotion],
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    install_fast_resolvers(schema._schema)
+    return schema
 
 
 def print_sdl(schema: strawberry.Schema | None = None) -> str:

@@ -109,6 +109,14 @@ async def engine(database_url: str) -> AsyncIterator[object]:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _close_read_pools() -> AsyncIterator[None]:
+    yield
+    from tests.resolvers.execution import close_read_pools
+
+    await close_read_pools()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Every async test shares the session loop, like the session-scoped fixtures.
     for item in items:

@@ -7,17 +7,11 @@ that PostgreSQL answers by walking one index from the cursor onwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-
-from sqlalchemy import Select, and_, exists, func, select, tuple_
-from sqlalchemy.sql.elements import ColumnElement
-
-from readmodels.catalog.tables import listing_entries, products
 
 MAX_PAGE_SIZE = 100
 
@@ -90,30 +84,41 @@ class ListingQuery:
     filter: ListingFilter = NO_FILTER
 
 
-def _conditions(scope: str, listing_filter: ListingFilter) -> list[ColumnElement[bool]]:
-    e = listing_entries.c
-    conditions: list[ColumnElement[bool]] = [e.scope == scope]
+class _Params:
+    """Positional parameters ($1, $2, ...) collected while a statement is assembled."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any, cast: str = "") -> str:
+        self.values.append(value)
+        return f"${len(self.values)}{cast}"
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(scope: str, listing_filter: ListingFilter, param: _Params) -> list[str]:
+    conditions = [f"e.scope = {param(scope)}"]
     for other in listing_filter.also_in:
-        other_entries = listing_entries.alias()
         conditions.append(
-            exists().where(
-                and_(other_entries.c.scope == other, other_entries.c.product_id == e.product_id)
-            )
+            "EXISTS (SELECT 1 FROM listing_entries o "
+            f"WHERE o.scope = {param(other)} AND o.product_id = e.product_id)"
         )
     if listing_filter.in_stock is True:
-        conditions.append(e.available > 0)
+        conditions.append("e.available > 0")
     elif listing_filter.in_stock is False:
-        conditions.append(e.available <= 0)
+        conditions.append("e.available <= 0")
     if listing_filter.min_price is not None:
-        conditions.append(e.price >= listing_filter.min_price)
+        conditions.append(f"e.price >= {param(listing_filter.min_price, '::numeric')}")
     if listing_filter.max_price is not None:
-        conditions.append(e.price <= listing_filter.max_price)
+        conditions.append(f"e.price <= {param(listing_filter.max_price, '::numeric')}")
     if listing_filter.tags:
-        conditions.append(products.c.tags.contains(list(listing_filter.tags)))
+        conditions.append(f"p.tags @> {param(list(listing_filter.tags), '::text[]')}")
     if listing_filter.search:
-        conditions.append(
-            products.c.search_text.contains(listing_filter.search.lower(), autoescape=True)
-        )
+        conditions.append(f"p.search_text LIKE {param(_like_pattern(listing_filter.search))}")
     return conditions
 
 
@@ -121,31 +126,37 @@ def _needs_products(listing_filter: ListingFilter) -> bool:
     return bool(listing_filter.tags or listing_filter.search)
 
 
-def page_statement(query: ListingQuery, product_columns: Sequence[Any]) -> Select[Any]:
+KEY_ALIASES = ("k0", "k1", "k2")
+
+
+def page_sql(query: ListingQuery, product_columns: str) -> tuple[str, list[Any]]:
     """One page plus one extra row (to know whether there is a next page)."""
     spec = SORTS[query.sort]
-    e = listing_entries.c
-    keys = [e[name] for name in spec.columns]
-    conditions = _conditions(query.scope, query.filter)
+    param = _Params()
+    conditions = _conditions(query.scope, query.filter, param)
+    keys = [f"e.{column}" for column in spec.columns]
     if query.after is not None:
-        row = tuple_(*keys)
-        cursor = tuple_(*query.after)
-        conditions.append(row < cursor if spec.descending else row > cursor)
-    order = [key.desc() if spec.descending else key.asc() for key in keys]
-    return (
-        select(*product_columns, *keys)
-        .select_from(listing_entries.join(products, products.c.id == e.product_id))
-        .where(and_(*conditions))
-        .order_by(*order)
-        .limit(query.first + 1)
+        cursor = ", ".join(param(value) for value in query.after)
+        conditions.append(f"({', '.join(keys)}) {'<' if spec.descending else '>'} ({cursor})")
+    direction = " DESC" if spec.descending else ""
+    selected = ", ".join(f"{key} AS {alias}" for key, alias in zip(keys, KEY_ALIASES, strict=False))
+    sql = (
+        f"SELECT {product_columns}, {selected} "
+        "FROM listing_entries e JOIN products p ON p.id = e.product_id "
+        f"WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {', '.join(key + direction for key in keys)} "
+        f"LIMIT {param(query.first + 1)}"
     )
+    return sql, param.values
 
 
-def count_statement(scope: str, listing_filter: ListingFilter) -> Select[Any]:
-    source: Any = listing_entries
+def count_sql(scope: str, listing_filter: ListingFilter) -> tuple[str, list[Any]]:
+    param = _Params()
+    conditions = _conditions(scope, listing_filter, param)
+    source = "listing_entries e"
     if _needs_products(listing_filter):
-        source = listing_entries.join(products, products.c.id == listing_entries.c.product_id)
-    return select(func.count()).select_from(source).where(and_(*_conditions(scope, listing_filter)))
+        source += " JOIN products p ON p.id = e.product_id"
+    return f"SELECT count(*) AS total FROM {source} WHERE {' AND '.join(conditions)}", param.values
 
 
 class CursorKeyError(ValueError):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from readmodels.catalog import queries
 from readmodels.catalog.listing import ListingFilter, ListingQuery
 from readmodels.catalog.rows import CategoryRow, CollectionRow, ListingPage, ProductRow, StoreRow
+from readmodels.reader import Reader
 from resolvers.dataloaders import RowLoader
 
 
@@ -58,10 +57,10 @@ class CollectionsByProductLoader(
     """The collections each product belongs to."""
 
 
-async def _listing_pages(conn: AsyncConnection, keys: Sequence[ListingQuery]) -> list[ListingPage]:
+async def _listing_pages(db: Reader, keys: Sequence[ListingQuery]) -> list[ListingPage]:
     # Listings differ in scope, sort and filter, so each is its own statement;
     # a request rarely holds more than one or two.
-    return [await queries.listing_page(conn, key) for key in keys]
+    return [await queries.listing_page(db, key) for key in keys]
 
 
 class ListingPageLoader(RowLoader[ListingQuery, ListingPage], query=_listing_pages):
