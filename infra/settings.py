@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         default=None, description="Bearer token for POST /events; generated per data dir if unset."
     )
     run_projectors: bool = Field(default=True, description="Run projectors inside `serve`.")
-    projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    projector_batch_size: int = Field(default=10_000, ge=1, le=100_000)
     projector_poll_interval_ms: int = Field(default=1000, ge=10)
     ingest_max_events: int = Field(default=10_000, ge=1, description="Events per POST /events.")
     ingest_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

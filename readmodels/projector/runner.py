@@ -57,7 +57,7 @@ class ProjectorRunner:
         dsn: str,
         projections: Sequence[Projection],
         *,
-        batch_size: int = 2000,
+        batch_size: int = 10_000,
         poll_interval: float = 1.0,
         standby_interval: float = 2.0,
         listeners: Sequence[BatchListener] = (),
@@ -168,7 +168,7 @@ async def catch_up(
     engine: AsyncEngine,
     projections: Sequence[Projection],
     *,
-    batch_size: int = 2000,
+    batch_size: int = 10_000,
     on_batch: BatchListener | None = None,
 ) -> int:
     """Apply every pending event to each projection once, then return (tests, CLI)."""
