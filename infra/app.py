@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infra.database import asyncpg_dsn, create_engine
-from infra.graphql_documents import DocumentCache
+from infra.graphql_documents import DocumentCache, TextDocuments
 from infra.graphql_http import GraphQLEndpoint
 from infra.ingest import EventsEndpoint
 from infra.readpool import ReadPool
@@ -89,7 +89,7 @@ def create_app(
     schema = build_schema()
     graphql = GraphQLEndpoint(
         schema=schema,
-        documents=DocumentCache(schema._schema),
+        documents=TextDocuments(DocumentCache(schema._schema)),
         db=reads,
         watcher=watcher,
         tracer=get_tracer(provider),

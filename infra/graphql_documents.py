@@ -9,7 +9,9 @@ the exact query text.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from graphql import (
     DocumentNode,
@@ -21,6 +23,8 @@ from graphql import (
     specified_rules,
     validate,
 )
+
+from infra.graphql_request import GraphQLRequest, RequestError
 
 MAX_TOKENS = 15_000
 
@@ -83,3 +87,29 @@ class DocumentCache:
             if isinstance(d, OperationDefinitionNode)
         }
         return PreparedDocument(document, operations)
+
+
+class DocumentProvider(Protocol):
+    """Turns a request into a runnable document: free-form text, or a persisted one."""
+
+    async def provide(
+        self, request: GraphQLRequest, headers: Mapping[str, str]
+    ) -> PreparedDocument | DocumentErrors: ...
+
+
+class TextDocuments:
+    """The provider for free-form query text only (no persisted queries)."""
+
+    def __init__(self, cache: DocumentCache) -> None:
+        self.cache = cache
+
+    async def provide(
+        self, request: GraphQLRequest, headers: Mapping[str, str]
+    ) -> PreparedDocument | DocumentErrors:
+        if request.document_id is not None or (request.extensions or {}).get("persistedQuery"):
+            raise RequestError(
+                400, "PERSISTED_QUERY_NOT_SUPPORTED", "persisted queries are not enabled"
+            )
+        if request.query is None:
+            raise RequestError(400, "BAD_REQUEST", "`query` must be a non-empty string")
+        return self.cache.get(request.query)

@@ -10,91 +10,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, OperationType, execute
+from graphql import ExecutionResult, OperationType, execute
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
-from infra.graphql_documents import DocumentCache, DocumentErrors, PreparedDocument
+from infra.graphql_documents import DocumentErrors, DocumentProvider, PreparedDocument
+from infra.graphql_errors import format_error
+from infra.graphql_request import (
+    GraphQLRequest,
+    RequestError,
+    get_payload,
+    parse_graphql_request,
+    parse_min_position,
+    read_json_body,
+)
 from readmodels.projector.watcher import CheckpointWatcher
 from resolvers.context import RequestContext
 
 log = logging.getLogger("vitrine.graphql")
-
-MIN_POSITION_HEADER = "vitrine-min-position"
-MASKED_MESSAGE = "Unexpected error."
-
-
-class RequestError(Exception):
-    """A request that cannot be executed at all (HTTP 4xx with one GraphQL error)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLRequest:
-    query: str
-    variables: dict[str, Any] | None
-    operation_name: str | None
-
-
-def parse_graphql_request(payload: Any) -> GraphQLRequest:
-    """Check the shape of a GraphQL-over-HTTP request body or GET parameters."""
-    if isinstance(payload, list):
-        raise RequestError(400, "BATCHING_NOT_SUPPORTED", "send one operation per request")
-    if not isinstance(payload, dict):
-        raise RequestError(400, "BAD_REQUEST", "the body must be a JSON object")
-    query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise RequestError(400, "BAD_REQUEST", "`query` must be a non-empty string")
-    variables = payload.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise RequestError(400, "BAD_REQUEST", "`variables` must be an object")
-    operation_name = payload.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestError(400, "BAD_REQUEST", "`operationName` must be a string")
-    return GraphQLRequest(query, variables, operation_name)
-
-
-def parse_min_position(headers: Mapping[str, str]) -> int | None:
-    raw = headers.get(MIN_POSITION_HEADER)
-    if raw is None:
-        return None
-    if not raw.strip().isdigit() or len(raw.strip()) > 18:
-        raise RequestError(
-            400, "INVALID_HEADER", "Vitrine-Min-Position: must be a non-negative integer"
-        )
-    return int(raw)
-
-
-def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
-    """The client's view of an error: codes for known errors, a fixed message otherwise."""
-    original = error.original_error
-    extensions = dict(error.extensions or {})
-    message = error.message
-    if original is not None and "code" not in extensions and error.path is not None:
-        log.error("unexpected error in %s", error.path, exc_info=original)
-        message, extensions = MASKED_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"}
-    extensions.setdefault("code", default_code)
-    formatted: dict[str, Any] = {"message": message}
-    if error.locations:
-        formatted["locations"] = [
-            {"line": loc.line, "column": loc.column} for loc in error.locations
-        ]
-    if error.path:
-        formatted["path"] = error.path
-    formatted["extensions"] = extensions
-    return formatted
 
 
 def json_response(
@@ -105,7 +45,9 @@ def json_response(
 
 def error_response(error: RequestError) -> Response:
     return json_response(
-        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}, error.status
+        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
+        error.status,
+        error.headers,
     )
 
 
@@ -116,7 +58,7 @@ class GraphQLEndpoint:
         self,
         *,
         schema: Any,
-        documents: DocumentCache,
+        documents: DocumentProvider,
         db: Any,
         watcher: CheckpointWatcher,
         tracer: Tracer,
@@ -136,14 +78,11 @@ class GraphQLEndpoint:
     async def __call__(self, request: Request) -> Response:
         try:
             if request.method == "GET":
-                if "query" not in request.query_params:
+                if not request.query_params:
                     return self._ide(request)
-                payload: Any = dict(request.query_params)
-                if "variables" in payload:
-                    payload["variables"] = _json_param(payload["variables"], "variables")
-                graphql_request = parse_graphql_request(payload)
+                graphql_request = parse_graphql_request(get_payload(request.query_params))
             else:
-                graphql_request = parse_graphql_request(await _json_body(request))
+                graphql_request = parse_graphql_request(await read_json_body(request))
             min_position = parse_min_position(request.headers)
             return await self._run(request, graphql_request, min_position)
         except RequestError as error:
@@ -159,7 +98,7 @@ class GraphQLEndpoint:
     async def _run(
         self, request: Request, graphql_request: GraphQLRequest, min_position: int | None
     ) -> Response:
-        prepared = self._documents.get(graphql_request.query)
+        prepared = await self._documents.provide(graphql_request, request.headers)
         if isinstance(prepared, DocumentErrors):
             code = (
                 "GRAPHQL_PARSE_FAILED" if prepared.stage == "parse" else "GRAPHQL_VALIDATION_FAILED"
@@ -243,23 +182,3 @@ class GraphQLEndpoint:
 def _first_operation_name(prepared: PreparedDocument) -> str | None:
     names = [n for n in prepared.operations if n]
     return names[0] if len(names) == 1 else None
-
-
-def _json_param(raw: str, name: str) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, "BAD_REQUEST", f"`{name}` must be JSON") from None
-
-
-async def _json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await request.body()
-    if content_type == "application/graphql":
-        return {"query": body.decode("utf-8", errors="replace")}
-    if content_type not in ("application/json", "application/graphql-response+json", ""):
-        raise RequestError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, "INVALID_JSON", "the body is not valid JSON") from None

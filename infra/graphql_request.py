@@ -1,0 +1,104 @@
+"""Reading a GraphQL-over-HTTP request: body or GET parameters, headers, request errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+MIN_POSITION_HEADER = "vitrine-min-position"
+
+
+class RequestError(Exception):
+    """A request that cannot be executed at all: an HTTP status and one GraphQL error."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers or {})
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """One operation request. `query` may be absent when the document is persisted
+    (`documentId`, or `extensions.persistedQuery` for Apollo's APQ)."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None = None
+    document_id: str | None = None
+
+
+def parse_graphql_request(payload: Any) -> GraphQLRequest:
+    """Check the shape of a GraphQL-over-HTTP request body or GET parameters."""
+    if isinstance(payload, list):
+        raise RequestError(400, "BATCHING_NOT_SUPPORTED", "send one operation per request")
+    if not isinstance(payload, dict):
+        raise RequestError(400, "BAD_REQUEST", "the body must be a JSON object")
+    query = payload.get("query")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise RequestError(400, "BAD_REQUEST", "`query` must be a non-empty string")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "BAD_REQUEST", "`variables` must be an object")
+    operation_name = payload.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "BAD_REQUEST", "`operationName` must be a string")
+    extensions = payload.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "BAD_REQUEST", "`extensions` must be an object")
+    document_id = payload.get("documentId")
+    if document_id is not None and (not isinstance(document_id, str) or not document_id):
+        raise RequestError(400, "BAD_REQUEST", "`documentId` must be a non-empty string")
+    return GraphQLRequest(query, variables, operation_name or None, extensions, document_id)
+
+
+def get_payload(params: Mapping[str, str]) -> dict[str, Any]:
+    """GET parameters as a request payload (`variables` and `extensions` are JSON)."""
+    payload: dict[str, Any] = dict(params)
+    for name in ("variables", "extensions"):
+        if name in payload:
+            payload[name] = _json_param(payload[name], name)
+    return payload
+
+
+def parse_min_position(headers: Mapping[str, str]) -> int | None:
+    raw = headers.get(MIN_POSITION_HEADER)
+    if raw is None:
+        return None
+    if not raw.strip().isdigit() or len(raw.strip()) > 18:
+        raise RequestError(
+            400, "INVALID_HEADER", "Vitrine-Min-Position: must be a non-negative integer"
+        )
+    return int(raw)
+
+
+def _json_param(raw: str, name: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, "BAD_REQUEST", f"`{name}` must be JSON") from None
+
+
+async def read_json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if content_type == "application/graphql":
+        return {"query": body.decode("utf-8", errors="replace")}
+    if content_type not in ("application/json", "application/graphql-response+json", ""):
+        raise RequestError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, "INVALID_JSON", "the body is not valid JSON") from None
