@@ -93,6 +93,11 @@ async def rebuild(
                 conn, projection, position, min(head, position + chunk), batch_size, on_progress
             )
             total += applied
+    # Fresh tables have no planner statistics: without them the first queries
+    # after the swap can pick bad plans (seen: a count 60% slower).
+    async with engine.begin() as conn:
+        for table in projection.tables:
+            await conn.execute(text(f"ANALYZE {SHADOW}.{table.name}"))
     async with engine.begin() as conn:
         await lock_checkpoint(conn, projection.name)
         await _use_shadow(conn)
