@@ -109,6 +109,43 @@ async def engine(database_url: str) -> AsyncIterator[object]:
     await engine.dispose()
 
 
+def _redis_reachable(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """A real Redis. Locally a missing Redis skips these tests; in CI
+    (VITRINE_TEST_REQUIRE_REDIS=1) it fails them: Redis tests must run there."""
+    url = os.environ.get("VITRINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not _redis_reachable(url):
+        message = f"Redis is not reachable at {url} (set VITRINE_TEST_REDIS_URL)"
+        if os.environ.get("VITRINE_TEST_REQUIRE_REDIS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """Redis for one test: a key prefix-free database flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    yield redis_server_url
+    client.flushdb()
+    client.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def _close_read_pools() -> AsyncIterator[None]:
     yield
