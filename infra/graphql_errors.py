@@ -30,3 +30,8 @@ def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
         formatted["path"] = error.path
     formatted["extensions"] = extensions
     return formatted
+
+
+def error_entry(message: str, code: str) -> dict[str, Any]:
+    """One error of the response, for errors that are not GraphQLErrors (request errors)."""
+    return {"message": message, "extensions": {"code": code}}

@@ -1,28 +1,37 @@
-"""The /graphql endpoint: request parsing, execution of cached documents, response shaping.
+"""The /graphql endpoint: GraphQL over HTTP, execution of cached documents, response shaping.
 
 graphql-core executes the prepared document directly (Strawberry built the
 schema, its resolvers are plain functions), so a repeated query pays neither
 parsing nor validation nor a per-field extension. Errors reach the client
 with `extensions.code`; anything unexpected is masked and logged.
+
+The HTTP side follows the GraphQL-over-HTTP spec: the response type comes
+from `Accept` (`application/graphql-response+json` by default), a request
+that never executed is a 4xx under that type and a 200 under legacy
+`application/json`, GET never runs a mutation (405), and GETs and "simple"
+POSTs must prove they were preflighted (Apollo's CSRF rule). Every answer
+says `Cache-Control: no-store` unless a request error sets its own.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from graphql import ExecutionResult, OperationType, execute
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse
 from opentelemetry.trace import SpanKind, Tracer
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
-from infra.graphql_documents import DocumentErrors, DocumentProvider, PreparedDocument
-from infra.graphql_errors import format_error
+from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
+from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
+from infra.graphql_errors import MASKED_MESSAGE, error_entry, format_error
 from infra.graphql_request import (
     GraphQLRequest,
     RequestError,
@@ -31,28 +40,76 @@ from infra.graphql_request import (
     parse_min_position,
     read_json_body,
 )
+from infra.media_types import GRAPHQL_RESPONSE_JSON, JSON, accepts_html, response_media_type
 from readmodels.projector.watcher import CheckpointWatcher
 from resolvers.context import RequestContext
 
 log = logging.getLogger("vitrine.graphql")
 
+NOT_CACHEABLE = "no-store"
+# Routed to the endpoint so that it answers them itself: a 405 that says no-store too.
+GRAPHQL_ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# GET parameters that make a GET a GraphQL request rather than a visit to GraphiQL
+# (GraphiQL keeps its editor in `?q=...&variables=...`, so a reload must still get the page).
+OPERATION_PARAMETERS = ("query", "documentId", "extensions")
 
-def json_response(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+
+def graphql_response(
+    body: dict[str, Any],
+    media_type: str,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    """A JSON response in `media_type`, UTF-8, `no-store` unless `headers` say otherwise."""
+    merged = {"cache-control": NOT_CACHEABLE}
+    if headers:
+        merged.update((name.lower(), value) for name, value in headers.items())
+    return Response(orjson.dumps(body), status, merged, media_type=f"{media_type}; charset=utf-8")
 
 
-def error_response(error: RequestError) -> Response:
-    return json_response(
-        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
+def error_response(error: RequestError, media_type: str) -> Response:
+    return graphql_response(
+        {"errors": [error_entry(error.message, error.code)]},
+        media_type,
         error.status,
         error.headers,
     )
 
 
+def request_errors_response(errors: list[dict[str, Any]], media_type: str) -> Response:
+    """GraphQL request errors (parse, validation, operation, variables): nothing ran, so
+    no `data`; 400 under graphql-response+json, 200 under legacy application/json."""
+    status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+    return graphql_response({"errors": errors}, media_type, status)
+
+
+def check_method(method: str, operation: OperationType) -> None:
+    """Only queries may run over GET, a safe method: anything else is 405, `Allow: POST`."""
+    if method != "POST" and operation is not OperationType.QUERY:
+        raise RequestError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"a {operation.value} cannot be sent with {method}: use POST",
+            headers={"Allow": "POST"},
+        )
+
+
+def requested_operation_type(query: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation a document asks for, read without validating it."""
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return None if operation is None else operation.operation
+
+
 class GraphQLEndpoint:
-    """An ASGI-friendly handler for GET and POST /graphql."""
+    """An ASGI-friendly handler for /graphql (GET and POST; other methods get a 405).
+
+    `csrf_required_headers` are the headers that prove a GET or simple POST was
+    preflighted; None turns CSRF prevention off.
+    """
 
     def __init__(
         self,
@@ -64,6 +121,7 @@ class GraphQLEndpoint:
         tracer: Tracer,
         graphiql: bool,
         min_position_wait: float,
+        csrf_required_headers: Sequence[str] | None = DEFAULT_REQUIRED_HEADERS,
     ) -> None:
         self._schema = schema
         self._graphql_schema = schema._schema
@@ -72,58 +130,83 @@ class GraphQLEndpoint:
         self._db = db
         self._watcher = watcher
         self._tracer = tracer
-        self._graphiql = graphiql
+        self._ide_html = get_graphql_ide_html(graphql_ide="graphiql") if graphiql else None
         self._min_position_wait = min_position_wait
+        self._csrf_headers = None if csrf_required_headers is None else tuple(csrf_required_headers)
 
     async def __call__(self, request: Request) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
         try:
-            if request.method == "GET":
-                if not request.query_params:
-                    return self._ide(request)
-                graphql_request = parse_graphql_request(get_payload(request.query_params))
-            else:
-                graphql_request = parse_graphql_request(await read_json_body(request))
-            min_position = parse_min_position(request.headers)
-            return await self._run(request, graphql_request, min_position)
+            return await self._answer(request, media_type)
         except RequestError as error:
-            return error_response(error)
+            return error_response(error, media_type or JSON)
+        except ClientDisconnect:
+            raise
+        except Exception:
+            log.exception("unexpected error answering %s /graphql", request.method)
+            unexpected = RequestError(500, "INTERNAL_SERVER_ERROR", MASKED_MESSAGE)
+            return error_response(unexpected, media_type or JSON)
 
-    def _ide(self, request: Request) -> Response:
-        if not self._graphiql or "text/html" not in request.headers.get("accept", ""):
-            return error_response(
-                RequestError(400, "BAD_REQUEST", "send a `query` (GET parameter or POST body)")
+    async def _answer(self, request: Request, media_type: str | None) -> Response:
+        if request.method not in ("GET", "POST"):
+            raise RequestError(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "/graphql answers GET and POST",
+                headers={"Allow": "GET, POST"},
             )
-        return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        if request.method == "GET" and self._wants_ide(request):
+            return HTMLResponse(self._ide_html, headers={"cache-control": NOT_CACHEABLE})
+        if media_type is None:
+            raise RequestError(
+                406,
+                "NOT_ACCEPTABLE",
+                f"/graphql answers in {GRAPHQL_RESPONSE_JSON} or {JSON}: accept one of them",
+            )
+        if self._csrf_headers is not None and not is_preflighted(
+            request.headers, self._csrf_headers
+        ):
+            raise RequestError(400, "CSRF_PREVENTION", csrf_message(self._csrf_headers))
+        if request.method == "GET":
+            graphql_request = parse_graphql_request(get_payload(request.query_params))
+        else:
+            graphql_request = parse_graphql_request(await read_json_body(request))
+        min_position = parse_min_position(request.headers)
+        return await self._run(request, graphql_request, min_position, media_type)
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            self._ide_html is not None
+            and not any(name in request.query_params for name in OPERATION_PARAMETERS)
+            and accepts_html(request.headers.get("accept"))
+        )
 
     async def _run(
-        self, request: Request, graphql_request: GraphQLRequest, min_position: int | None
+        self,
+        request: Request,
+        graphql_request: GraphQLRequest,
+        min_position: int | None,
+        media_type: str,
     ) -> Response:
         prepared = await self._documents.provide(graphql_request, request.headers)
         if isinstance(prepared, DocumentErrors):
+            if request.method == "GET" and prepared.stage == "validation" and graphql_request.query:
+                # A GET mutation is a 405 even where it would not validate (no Mutation type).
+                requested = requested_operation_type(
+                    graphql_request.query, graphql_request.operation_name
+                )
+                if requested is not None:
+                    check_method(request.method, requested)
             code = (
                 "GRAPHQL_PARSE_FAILED" if prepared.stage == "parse" else "GRAPHQL_VALIDATION_FAILED"
             )
-            return json_response(
-                {"errors": [format_error(e, default_code=code) for e in prepared.errors]}
-            )
+            errors = [format_error(e, default_code=code) for e in prepared.errors]
+            return request_errors_response(errors, media_type)
         operation = prepared.operation_type(graphql_request.operation_name)
         if operation is None:
-            raise RequestError(
-                400, "BAD_REQUEST", "`operationName` must name one operation of the document"
-            )
-        if request.method == "GET" and operation is not OperationType.QUERY:
-            return json_response(
-                {
-                    "errors": [
-                        {
-                            "message": "only queries may be sent over GET",
-                            "extensions": {"code": "METHOD_NOT_ALLOWED"},
-                        }
-                    ]
-                },
-                405,
-                {"Allow": "POST"},
-            )
+            message = "`operationName` must name one operation of the document"
+            return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
+        check_method(request.method, operation)
         waited = await self._wait_for(min_position)
         name = graphql_request.operation_name or _first_operation_name(prepared)
         with self._tracer.start_as_current_span(
@@ -139,7 +222,7 @@ class GraphQLEndpoint:
                 now=datetime.now(UTC),
                 tracer=self._tracer if span.is_recording() else None,
             )
-            result = execute(
+            outcome = execute(
                 self._graphql_schema,
                 prepared.document,
                 context_value=context,
@@ -148,9 +231,13 @@ class GraphQLEndpoint:
                 executor_class=self._executor_class,
                 is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             )
-            if optimized_is_awaitable(result):
-                result = await result  # type: ignore[misc]
-        return json_response(self._body(result, waited, min_position))  # type: ignore[arg-type]
+            if optimized_is_awaitable(outcome):
+                outcome = await outcome  # type: ignore[misc]
+        result = cast(ExecutionResult, outcome)
+        if _never_ran(result):
+            errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
+            return request_errors_response(errors, media_type)
+        return graphql_response(self._body(result, waited, min_position), media_type)
 
     async def _wait_for(self, min_position: int | None) -> float:
         if min_position is None:
@@ -177,6 +264,13 @@ class GraphQLEndpoint:
             read_model["waitedMs"] = round(waited * 1000)
         body["extensions"] = {"readModel": read_model}
         return body
+
+
+def _never_ran(result: ExecutionResult) -> bool:
+    """A request error (variables that do not coerce): no data and no error at a field path.
+    A field error that nulls the whole `data` has a path, and is a (null) response."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 def _first_operation_name(prepared: PreparedDocument) -> str | None:

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from infra.media_types import JSON, content_charset, media_type_essence
+
 MIN_POSITION_HEADER = "vitrine-min-position"
 
 
@@ -47,8 +49,9 @@ def parse_graphql_request(payload: Any) -> GraphQLRequest:
     if not isinstance(payload, dict):
         raise RequestError(400, "BAD_REQUEST", "the body must be a JSON object")
     query = payload.get("query")
-    if query is not None and (not isinstance(query, str) or not query.strip()):
-        raise RequestError(400, "BAD_REQUEST", "`query` must be a non-empty string")
+    if query is not None and not isinstance(query, str):
+        # Any string is well-formed: one that does not parse is a GraphQL error, not an HTTP one.
+        raise RequestError(400, "BAD_REQUEST", "`query` must be a string")
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "BAD_REQUEST", "`variables` must be an object")
@@ -92,12 +95,20 @@ def _json_param(raw: str, name: str) -> Any:
 
 
 async def read_json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """A POST body: JSON in UTF-8 and nothing else (415 otherwise, 400 if it does not parse)."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or media_type_essence(content_type) != JSON:
+        raise RequestError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the body as JSON, with Content-Type: application/json",
+        )
+    charset = content_charset(content_type)
+    if charset is not None and charset not in ("utf-8", "utf8"):
+        raise RequestError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body encoded in UTF-8")
     body = await request.body()
-    if content_type == "application/graphql":
-        return {"query": body.decode("utf-8", errors="replace")}
-    if content_type not in ("application/json", "application/graphql-response+json", ""):
-        raise RequestError(415, "UNSUPPORTED_MEDIA_TYPE", "send application/json")
+    if not body:
+        raise RequestError(400, "INVALID_JSON", "the body is empty: send a JSON object")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

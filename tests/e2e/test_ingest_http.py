@@ -123,7 +123,8 @@ def test_events_need_the_service_token(server: Server) -> None:
 
 
 def test_graphql_request_errors_have_codes(server: Server) -> None:
-    """Bad JSON, a missing query, a bad header and batches get 400s with codes."""
+    """Bad JSON, a missing query, a bad header and batches get 400s with codes; a parse
+    error's status depends on the media type the client accepts."""
     url = f"{server.url}/graphql"
     cases = [
         (
@@ -140,7 +141,24 @@ def test_graphql_request_errors_have_codes(server: Server) -> None:
             400,
             "INVALID_HEADER",
         ),
-        (httpx.post(url, json={"query": "{ product(slug: "}), 200, "GRAPHQL_PARSE_FAILED"),
+        # A parse error is a GraphQL error: 200 under legacy application/json, 400 under
+        # application/graphql-response+json (tests/e2e/test_graphql_over_http.py has the rest).
+        (
+            httpx.post(
+                url, json={"query": "{ product(slug: "}, headers={"Accept": "application/json"}
+            ),
+            200,
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            httpx.post(
+                url,
+                json={"query": "{ product(slug: "},
+                headers={"Accept": "application/graphql-response+json"},
+            ),
+            400,
+            "GRAPHQL_PARSE_FAILED",
+        ),
     ]
     for response, status, code in cases:
         assert response.status_code == status, response.text
