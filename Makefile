@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
 .PHONY: serve test lint format seed bench clean install
 
@@ -35,6 +36,15 @@ format: $(STAMP)
 
 seed: $(STAMP)
 	$(BIN)/vitrine demo seed --scale small
+
+## The benchmark (never part of `make test`): make bench BENCH_ARGS="--quick". See bench/README.md.
+bench: $(BENCH_STAMP)
+	$(BIN)/vitrine bench $(BENCH_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	@echo "Installing the bench extra (matplotlib) into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .vitrine .pytest_cache .mypy_cache .ruff_cache

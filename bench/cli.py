@@ -1,0 +1,181 @@
+"""`vitrine bench` / `python -m bench`: options in, results files and a markdown table out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from bench.chart import ChartError, write_chart
+from bench.dataset import DatasetError
+from bench.load import LoadError, LoadSettings, require_wrk
+from bench.report import render_markdown, write_json
+from bench.server import PreflightError, ServerError
+from bench.suite import SuiteError, SuiteOptions, run_suite
+from infra.progress import console
+
+SCALE_NAMES = ("small", "medium", "large")
+# Per-request and start-up INFO lines would bury the progress bars.
+QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
+FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
+
+
+def _names(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    return names or None
+
+
+def build_options(
+    *,
+    quick: bool,
+    workers: int,
+    connections: int,
+    threads: int,
+    duration: float | None,
+    warmup: float | None,
+    operations: str | None,
+    scales: str | None,
+    freshness: bool,
+    rebuild: bool,
+) -> SuiteOptions:
+    """The suite's options from the command line, with --quick's shorter defaults."""
+    if connections < threads:
+        raise click.BadParameter(
+            "needs at least one connection per thread", param_hint="--connections"
+        )
+    main_scale = "small" if quick else "medium"
+    chosen_scales = _names(scales) or (main_scale,)
+    unknown = [s for s in chosen_scales if s not in SCALE_NAMES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scale {', '.join(unknown)} (known: {', '.join(SCALE_NAMES)})",
+            param_hint="--scales",
+        )
+    load = LoadSettings(
+        connections=connections,
+        threads=threads,
+        duration=duration if duration is not None else (3.0 if quick else 10.0),
+        warmup=warmup if warmup is not None else (1.0 if quick else 3.0),
+    )
+    return SuiteOptions(
+        load=load,
+        main_scale=main_scale,
+        scales=chosen_scales,
+        workers=workers,
+        quick=quick,
+        operations=_names(operations),
+        freshness=freshness,
+        rebuild=rebuild,
+        freshness_samples=50 if quick else 200,
+        data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
+    )
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="Small dataset and short runs: a smoke check.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="uvicorn worker processes.",
+)
+@click.option(
+    "--connections",
+    type=click.IntRange(1),
+    default=32,
+    show_default=True,
+    help="wrk connections kept open.",
+)
+@click.option(
+    "--threads", type=click.IntRange(1), default=2, show_default=True, help="wrk threads."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(1),
+    default=None,
+    help="Seconds per measured run [default: 10, --quick 3].",
+)
+@click.option(
+    "--warmup",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds of warm-up before each run [default: 3, --quick 1].",
+)
+@click.option(
+    "--operations",
+    default=None,
+    metavar="A,B",
+    help="Only these operations [default: every served query].",
+)
+@click.option(
+    "--scales",
+    default=None,
+    metavar="small,medium",
+    help="Datasets of the scaling curve [default: the main one; large takes long to seed].",
+)
+@click.option("--freshness/--no-freshness", default=True, help="Measure event-to-read freshness.")
+@click.option("--rebuild/--no-rebuild", default=True, help="Measure a full catalog rebuild.")
+def bench(
+    quick: bool,
+    workers: int,
+    connections: int,
+    threads: int,
+    duration: float | None,
+    warmup: float | None,
+    operations: str | None,
+    scales: str | None,
+    freshness: bool,
+    rebuild: bool,
+) -> None:
+    """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    options = build_options(
+        quick=quick,
+        workers=workers,
+        connections=connections,
+        threads=threads,
+        duration=duration,
+        warmup=warmup,
+        operations=operations,
+        scales=scales,
+        freshness=freshness,
+        rebuild=rebuild,
+    )
+    try:
+        require_wrk()
+        _require_matplotlib()
+        results = run_suite(options)
+    except FAILURES as exc:
+        raise click.ClickException(str(exc)) from exc
+    stem = options.results_dir / results["timestamp"]
+    json_path, png_path = stem.with_suffix(".json"), stem.with_suffix(".png")
+    write_json(results, json_path)
+    write_chart(results, png_path)
+    sys.stdout.write(render_markdown(results))
+    sys.stdout.flush()
+    console.print(f"Results: {_shown(json_path)}, chart: {_shown(png_path)}, logs: {_shown(stem)}/")
+    if results["problems"]:
+        raise click.ClickException("results written, but: " + "; ".join(results["problems"]))
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ChartError(
+            "matplotlib is missing: pip install -e '.[bench]' (make bench does it)"
+        ) from exc
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
