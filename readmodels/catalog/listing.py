@@ -100,8 +100,21 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(scope: str, listing_filter: ListingFilter, param: _Params) -> list[str]:
-    conditions = [f"e.scope = {param(scope)}"]
+# A search term this long is looked up first (trigram index when the server
+# has pg_trgm), then only its matches are sorted: cost grows with the
+# matches, not with the listing. Shorter terms match so much that walking
+# the listing's sort index finds a page sooner.
+SEARCH_FIRST_MIN_LENGTH = 3
+
+
+def _search_first(listing_filter: ListingFilter) -> bool:
+    return len(listing_filter.search or "") >= SEARCH_FIRST_MIN_LENGTH
+
+
+def _conditions(
+    scope: str, listing_filter: ListingFilter, param: _Params, *, search_first: bool
+) -> list[str]:
+    conditions = [] if search_first else [f"e.scope = {param(scope)}"]
     for other in listing_filter.also_in:
         conditions.append(
             "EXISTS (SELECT 1 FROM listing_entries o "
@@ -117,13 +130,33 @@ def _conditions(scope: str, listing_filter: ListingFilter, param: _Params) -> li
         conditions.append(f"e.price <= {param(listing_filter.max_price, '::numeric')}")
     if listing_filter.tags:
         conditions.append(f"p.tags @> {param(list(listing_filter.tags), '::text[]')}")
-    if listing_filter.search:
+    if listing_filter.search and not search_first:
         conditions.append(f"p.search_text LIKE {param(_like_pattern(listing_filter.search))}")
     return conditions
 
 
-def _needs_products(listing_filter: ListingFilter) -> bool:
-    return bool(listing_filter.tags or listing_filter.search)
+def _source(query_scope: str, listing_filter: ListingFilter, param: _Params) -> str:
+    """The FROM part: the listing's entries, or (search first) the matches' entries.
+
+    The LIMIT 1 in the lateral probe (scope, product_id is the key) keeps
+    PostgreSQL from flattening it into a hash join over the whole scope,
+    which a generic prepared plan would otherwise pick, not knowing that
+    the scope holds a million products.
+    """
+    if not _search_first(listing_filter):
+        return "listing_entries e JOIN products p ON p.id = e.product_id"
+    pattern = param(_like_pattern(listing_filter.search or ""))
+    scope = param(query_scope)
+    return (
+        f"(SELECT id FROM products WHERE search_text LIKE {pattern}) AS m "
+        "CROSS JOIN LATERAL (SELECT * FROM listing_entries e "
+        f"WHERE e.scope = {scope} AND e.product_id = m.id LIMIT 1) AS e "
+        "JOIN products p ON p.id = m.id"
+    )
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)} " if conditions else ""
 
 
 KEY_ALIASES = ("k0", "k1", "k2")
@@ -133,7 +166,9 @@ def page_sql(query: ListingQuery, product_columns: str) -> tuple[str, list[Any]]
     """One page plus one extra row (to know whether there is a next page)."""
     spec = SORTS[query.sort]
     param = _Params()
-    conditions = _conditions(query.scope, query.filter, param)
+    search_first = _search_first(query.filter)
+    source = _source(query.scope, query.filter, param)
+    conditions = _conditions(query.scope, query.filter, param, search_first=search_first)
     keys = [f"e.{column}" for column in spec.columns]
     if query.after is not None:
         cursor = ", ".join(param(value) for value in query.after)
@@ -141,9 +176,8 @@ def page_sql(query: ListingQuery, product_columns: str) -> tuple[str, list[Any]]
     direction = " DESC" if spec.descending else ""
     selected = ", ".join(f"{key} AS {alias}" for key, alias in zip(keys, KEY_ALIASES, strict=False))
     sql = (
-        f"SELECT {product_columns}, {selected} "
-        "FROM listing_entries e JOIN products p ON p.id = e.product_id "
-        f"WHERE {' AND '.join(conditions)} "
+        f"SELECT {product_columns}, {selected} FROM {source} "
+        f"{_where(conditions)}"
         f"ORDER BY {', '.join(key + direction for key in keys)} "
         f"LIMIT {param(query.first + 1)}"
     )
@@ -152,11 +186,13 @@ def page_sql(query: ListingQuery, product_columns: str) -> tuple[str, list[Any]]
 
 def count_sql(scope: str, listing_filter: ListingFilter) -> tuple[str, list[Any]]:
     param = _Params()
-    conditions = _conditions(scope, listing_filter, param)
-    source = "listing_entries e"
-    if _needs_products(listing_filter):
-        source += " JOIN products p ON p.id = e.product_id"
-    return f"SELECT count(*) AS total FROM {source} WHERE {' AND '.join(conditions)}", param.values
+    search_first = _search_first(listing_filter)
+    if search_first or listing_filter.tags or listing_filter.search:
+        source = _source(scope, listing_filter, param)
+    else:
+        source = "listing_entries e"
+    conditions = _conditions(scope, listing_filter, param, search_first=search_first)
+    return f"SELECT count(*) AS total FROM {source} {_where(conditions)}".strip(), param.values
 
 
 class CursorKeyError(ValueError):

@@ -167,7 +167,7 @@ async def listing_page(db: Reader, query: ListingQuery) -> ListingPage:
     aliases = KEY_ALIASES[: len(SORTS[query.sort].columns)]
     items = [
         ListedProduct(ProductRow.from_record(r), tuple(r[alias] for alias in aliases))
-        for r in await db.fetch(sql, *args)
+        for r in await db.fetch(sql, *args, custom_plan=not query.filter.is_empty)
     ]
     return ListingPage(items[: query.first], len(items) > query.first)
 
@@ -183,5 +183,6 @@ async def listing_totals(db: Reader, keys: Sequence[tuple[str, ListingFilter]]) 
     for scope, listing_filter in keys:
         if (scope, listing_filter) not in totals:
             sql, args = count_sql(scope, listing_filter)
-            totals[(scope, listing_filter)] = int((await db.fetch(sql, *args))[0]["total"])
+            rows = await db.fetch(sql, *args, custom_plan=True)
+            totals[(scope, listing_filter)] = int(rows[0]["total"])
     return [totals[key] for key in keys]
