@@ -9,13 +9,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import readmodels.tables  # noqa: F401  (registers every table on the metadata)
+from persisted_queries.tables import metadata as persisted_queries_metadata
 from readmodels.metadata import metadata
 
 config = context.config
+target_metadata = [metadata, persisted_queries_metadata]
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

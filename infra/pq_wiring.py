@@ -1,0 +1,59 @@
+"""Composition of persisted queries: the document provider, its store and the admin routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import GraphQLSchema
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
+
+from infra.graphql_documents import DocumentCache
+from infra.readpool import ReadPool
+from infra.settings import Settings
+from persisted_queries.admin import PersistedQueriesAdmin
+from persisted_queries.provider import PersistedDocuments, SafelistMode
+from persisted_queries.store import DocumentStore
+
+# Short timeouts: a Redis that does not answer must cost a request little (the
+# store then skips Redis for a few seconds and reads PostgreSQL).
+REDIS_TIMEOUT_S = 0.5
+
+
+def redis_client(url: str | None) -> Redis | None:
+    """A Redis client for `VITRINE_REDIS_URL`, or None (PostgreSQL and memory only)."""
+    if not url:
+        return None
+    return Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
+    )
+
+
+@dataclass
+class PersistedQueries:
+    """What the app serves persisted queries with; `close()` in the lifespan's exit."""
+
+    documents: PersistedDocuments
+    store: DocumentStore
+    redis: Redis | None
+    routes: list[Route] = field(default_factory=list)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def persisted_queries(
+    settings: Settings, engine: AsyncEngine, reads: ReadPool, schema: GraphQLSchema
+) -> PersistedQueries:
+    redis = redis_client(settings.redis_url)
+    store = DocumentStore(engine, reads, redis=redis)
+    documents = PersistedDocuments(
+        DocumentCache(schema),
+        store,
+        apq_enabled=settings.apq_enabled,
+        mode=SafelistMode(settings.safelist_mode),
+    )
+    admin = PersistedQueriesAdmin(store, schema, token=settings.admin_token, provider=documents)
+    return PersistedQueries(documents, store, redis, admin.routes())

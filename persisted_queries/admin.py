@@ -1,0 +1,166 @@
+"""`/admin/persisted-queries`: register a manifest, list and remove documents over HTTP.
+
+Authenticated with `Authorization: Bearer <VITRINE_ADMIN_TOKEN>`; without a
+configured token the endpoint refuses everything (403), so a deployment never
+exposes it by accident. The same checks as `vitrine pq push` apply: every
+document is parsed and validated against the served schema, and one problem
+refuses the whole manifest, naming the operation.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from graphql import GraphQLSchema
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from persisted_queries.documents import APQ, MANIFEST
+from persisted_queries.manifest import ManifestError
+from persisted_queries.provider import MAX_CLIENT_NAME, PersistedDocuments
+from persisted_queries.registration import push_manifest
+from persisted_queries.store import DocumentIdConflictError, DocumentStore
+
+PATH = "/admin/persisted-queries"
+MAX_BYTES = 32 * 1024 * 1024
+
+
+def _json(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extra}}]}
+    return _json(body, status, headers)
+
+
+class PersistedQueriesAdmin:
+    """POST a manifest (201), GET the list, DELETE one id; `?client=` picks a client list."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        schema: GraphQLSchema,
+        *,
+        token: str | None,
+        provider: PersistedDocuments | None = None,
+    ) -> None:
+        self._store = store
+        self._schema = schema
+        self._token = token.encode() if token else None
+        self._provider = provider
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(PATH, self._collection, methods=["GET", "POST"]),
+            Route(PATH + "/unknown", self._unknown, methods=["GET"]),
+            Route(PATH + "/{document_id:path}", self._remove, methods=["DELETE"]),
+        ]
+
+    def _refusal(self, request: Request) -> Response | None:
+        if self._token is None:
+            return _error(
+                403,
+                "ADMIN_DISABLED",
+                "the admin endpoint is off: set VITRINE_ADMIN_TOKEN to enable it",
+            )
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self._token
+        ):
+            return _error(
+                401, "UNAUTHENTICATED", "send `Authorization: Bearer <VITRINE_ADMIN_TOKEN>`"
+            )
+        return None
+
+    async def _collection(self, request: Request) -> Response:
+        refusal = self._refusal(request) or _client_refusal(request)
+        if refusal is not None:
+            return refusal
+        client = request.query_params.get("client", "")
+        if request.method == "POST":
+            return await self._push(request, client)
+        source = request.query_params.get("source", MANIFEST)
+        if source not in (MANIFEST, APQ):
+            return _error(400, "BAD_REQUEST", "`source` is manifest or apq")
+        documents = await self._store.list_documents(
+            client_name=client if "client" in request.query_params else None, source=source
+        )
+        return _json({"documents": [d.summary() for d in documents]})
+
+    async def _push(self, request: Request, client: str) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BYTES:
+            return _error(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_BYTES} bytes per manifest")
+        raw = await request.body()
+        if len(raw) > MAX_BYTES:
+            return _error(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_BYTES} bytes per manifest")
+        try:
+            result = await push_manifest(self._store, self._schema, raw, client_name=client)
+        except ManifestError as exc:
+            errors = [
+                {
+                    "message": str(problem),
+                    "extensions": {
+                        "code": "INVALID_MANIFEST",
+                        "operation": problem.operation,
+                        "id": problem.id,
+                    },
+                }
+                for problem in exc.problems
+            ]
+            return _json({"errors": errors}, 400)
+        except DocumentIdConflictError as exc:
+            errors = [
+                {
+                    "message": exc.describe(d),
+                    "extensions": {
+                        "code": "DOCUMENT_ID_CONFLICT",
+                        "operation": d.operation_name,
+                        "id": d.id,
+                    },
+                }
+                for d in exc.conflicts
+            ]
+            return _json({"errors": errors}, 409)
+        if self._provider is not None:
+            self._provider.forget()
+        return _json(
+            {"count": result.count, "added": result.added, "client": result.client_name}, 201
+        )
+
+    async def _remove(self, request: Request) -> Response:
+        refusal = self._refusal(request) or _client_refusal(request)
+        if refusal is not None:
+            return refusal
+        document_id = request.path_params["document_id"]
+        client = request.query_params.get("client", "")
+        if not await self._store.remove(document_id, client):
+            return _error(404, "NOT_FOUND", f"no document {document_id!r} in that client list")
+        if self._provider is not None:
+            self._provider.forget()
+        return _json({"removed": document_id, "client": client})
+
+    async def _unknown(self, request: Request) -> Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        provider = self._provider
+        return _json(
+            {
+                "total": provider.unknown_operations if provider else 0,
+                "operations": dict(provider.unknown_by_name) if provider else {},
+            }
+        )
+
+
+def _client_refusal(request: Request) -> Response | None:
+    if len(request.query_params.get("client", "")) > MAX_CLIENT_NAME:
+        return _error(400, "BAD_REQUEST", f"`client` has at most {MAX_CLIENT_NAME} characters")
+    return None
