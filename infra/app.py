@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
-from infra.graphql_documents import DocumentCache, TextDocuments
-from infra.graphql_http import GraphQLEndpoint
+from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEndpoint
 from infra.ingest import EventsEndpoint
+from infra.pq_wiring import persisted_queries
 from infra.readpool import ReadPool
 from infra.settings import Settings
 from infra.telemetry import get_tracer, tracer_provider_from_env
@@ -87,14 +88,20 @@ def create_app(
     )
     provider = tracer_provider if tracer_provider is not None else tracer_provider_from_env()
     schema = build_schema()
+    caching = response_caching(
+        settings, schema._schema, watcher, asyncpg_dsn(url), publish=settings.run_projectors
+    )
+    persisted = persisted_queries(settings, engine, reads, schema._schema)
     graphql = GraphQLEndpoint(
         schema=schema,
-        documents=TextDocuments(DocumentCache(schema._schema)),
+        documents=persisted.documents,
         db=reads,
         watcher=watcher,
         tracer=get_tracer(provider),
         graphiql=settings.graphiql_enabled,
         min_position_wait=settings.min_position_wait_ms / 1000,
+        csrf_required_headers=settings.csrf_required_headers if settings.csrf_prevention else None,
+        cache=caching.front,
     )
     events = EventsEndpoint(
         engine,
@@ -106,6 +113,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.start()
+        await caching.start()
         runner = None
         run_task = None
         if settings.run_projectors:
@@ -116,7 +124,8 @@ def create_app(
                 batch_size=settings.projector_batch_size,
                 poll_interval=settings.projector_poll_interval_ms / 1000,
                 listeners=[
-                    lambda outcome: watcher.observe(outcome.projection, outcome.to_position)
+                    lambda outcome: watcher.observe(outcome.projection, outcome.to_position),
+                    caching.on_batch,
                 ],
             )
             run_task = asyncio.create_task(runner.run(), name="projectors")
@@ -128,7 +137,9 @@ def create_app(
                 runner.stop()
                 with contextlib.suppress(Exception):
                     await run_task
+            await caching.stop()
             await watcher.stop()
+            await persisted.close()
             await reads.close()
             if provider is not None:
                 provider.shutdown()
@@ -138,9 +149,11 @@ def create_app(
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
     routes = [
-        Route("/graphql", graphql.__call__, methods=["GET", "POST"]),
+        Route("/graphql", graphql.__call__, methods=GRAPHQL_ROUTE_METHODS),
         Route("/events", events.__call__, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", caching.metrics, methods=["GET"]),
+        *persisted.routes,
     ]
     if settings.bench_mode:
         routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))

@@ -17,6 +17,7 @@ import orjson
 
 from infra.database import asyncpg_dsn, create_engine
 from infra.embedded_postgres import EmbeddedPostgresError, embedded_postgres
+from infra.pq_cli import pq
 from infra.progress import console, progress_bar
 from infra.settings import Settings, SettingsError, load_settings
 
@@ -139,6 +140,7 @@ async def _seed(engine: Any, scale: Any) -> None:
 
 
 async def _catch_up(engine: Any) -> None:
+    from infra.cache_wiring import batch_publisher
     from readmodels.eventlog.store import read_head
     from readmodels.projections import all_projections
     from readmodels.projector.checkpoints import read_checkpoints
@@ -152,13 +154,17 @@ async def _catch_up(engine: Any) -> None:
     if behind <= 0:
         return
     started = time.monotonic()
-    with progress_bar() as progress:
-        task = progress.add_task("projecting read models", total=behind)
-        await catch_up(
-            engine,
-            projections,
-            on_batch=lambda o: progress.advance(task, o.to_position - o.from_position),
-        )
+    url = engine.url.render_as_string(hide_password=False)
+    # Running gateways may cache what these batches change: they must hear of it.
+    async with batch_publisher(_settings(), asyncpg_dsn(url)) as publish:
+        with progress_bar() as progress:
+            task = progress.add_task("projecting read models", total=behind)
+
+            def on_batch(outcome: Any) -> None:
+                progress.advance(task, outcome.to_position - outcome.from_position)
+                publish(outcome)
+
+            await catch_up(engine, projections, on_batch=on_batch)
     console.print(f"Read models caught up in {time.monotonic() - started:.1f}s")
 
 
@@ -274,6 +280,7 @@ def projectors() -> None:
 @projectors.command("run")
 def projectors_run() -> None:
     """Run every projection (safe on several machines: one leader per projection)."""
+    from infra.cache_wiring import batch_publisher
     from readmodels.projections import all_projections
     from readmodels.projector.runner import ProjectorRunner
 
@@ -282,21 +289,24 @@ def projectors_run() -> None:
     async def run(url: str) -> None:
         await _migrate(url)
         engine = create_engine(url)
-        runner = ProjectorRunner(
-            engine,
-            asyncpg_dsn(url),
-            all_projections(),
-            batch_size=settings.projector_batch_size,
-            poll_interval=settings.projector_poll_interval_ms / 1000,
-        )
-        loop = asyncio.get_running_loop()
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, runner.stop)
-        console.print("Projectors running; Ctrl-C to stop.")
         try:
-            await runner.run()
+            # Every committed batch's tags go to the gateways' caches (and the CDN).
+            async with batch_publisher(settings, asyncpg_dsn(url)) as publish:
+                runner = ProjectorRunner(
+                    engine,
+                    asyncpg_dsn(url),
+                    all_projections(),
+                    batch_size=settings.projector_batch_size,
+                    poll_interval=settings.projector_poll_interval_ms / 1000,
+                    listeners=[publish],
+                )
+                loop = asyncio.get_running_loop()
+                import signal
+
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, runner.stop)
+                console.print("Projectors running; Ctrl-C to stop.")
+                await runner.run()
         finally:
             await engine.dispose()
 
@@ -442,6 +452,26 @@ def schema_print(check: bool) -> None:
     SDL_PATH.write_text(sdl)
     sys.stdout.write(sdl)
 
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Benchmark the server against its floor (from a source checkout; `vitrine bench --help`)."""
+    try:
+        from bench.cli import bench as bench_command
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bench", "bench.cli"):
+            raise
+        raise CommandError(
+            "vitrine bench runs from a source checkout (bench/ is not installed)"
+        ) from exc
+    bench_command.main(args=list(args), prog_name="vitrine bench", standalone_mode=False)
+
+
+main.add_command(pq)
 
 if __name__ == "__main__":
     main()

@@ -41,6 +41,14 @@ from infra.graphql_request import (
     read_json_body,
 )
 from infra.media_types import GRAPHQL_RESPONSE_JSON, JSON, accepts_html, response_media_type
+from infra.response_cache.cache import Lookup
+from infra.response_cache.entry import CachedResponse
+from infra.response_cache.front import UNCACHED, Plan, ResponseCacheFront, cache_status
+from infra.response_cache.responses import (
+    compose_body,
+    json_bytes_response,
+    not_modified_response,
+)
 from readmodels.projector.watcher import CheckpointWatcher
 from resolvers.context import RequestContext
 
@@ -122,6 +130,7 @@ class GraphQLEndpoint:
         graphiql: bool,
         min_position_wait: float,
         csrf_required_headers: Sequence[str] | None = DEFAULT_REQUIRED_HEADERS,
+        cache: ResponseCacheFront | None = None,
     ) -> None:
         self._schema = schema
         self._graphql_schema = schema._schema
@@ -132,6 +141,7 @@ class GraphQLEndpoint:
         self._tracer = tracer
         self._ide_html = get_graphql_ide_html(graphql_ide="graphiql") if graphiql else None
         self._min_position_wait = min_position_wait
+        self._cache = cache
         self._csrf_headers = None if csrf_required_headers is None else tuple(csrf_required_headers)
 
     async def __call__(self, request: Request) -> Response:
@@ -208,6 +218,18 @@ class GraphQLEndpoint:
             return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
         waited = await self._wait_for(min_position)
+        plan = self._plan(prepared, graphql_request, operation)
+        http_cacheable = _is_persisted_get(request, graphql_request)
+        cache = self._cache
+        if cache is not None and plan.key is not None:
+            hit = await cache.lookup(plan, min_position=min_position)
+            if hit is not None:
+                if hit.stale:
+                    self._refresh(plan, prepared, graphql_request)
+                return self._cached(
+                    request, plan, hit, http_cacheable, waited, min_position, media_type
+                )
+        stamp = cache.stamp() if cache is not None else 0
         name = graphql_request.operation_name or _first_operation_name(prepared)
         with self._tracer.start_as_current_span(
             f"{operation.value} {name}" if name else operation.value,
@@ -237,7 +259,79 @@ class GraphQLEndpoint:
         if _never_ran(result):
             errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
             return request_errors_response(errors, media_type)
-        return graphql_response(self._body(result, waited, min_position), media_type)
+        if cache is None:
+            return graphql_response(self._body(result, waited, min_position), media_type)
+        entry = None
+        if not result.errors and plan.policy.cacheable:
+            entry = cache.remember(plan, stamp, orjson.dumps(result.data), context.tags)
+        status = cache_status(None, plan)
+        headers = cache.headers(plan, entry, http_cacheable=http_cacheable, status=status)
+        if entry is None:
+            return graphql_response(
+                self._body(result, waited, min_position), media_type, headers=headers
+            )
+        if http_cacheable and cache.not_modified(request.headers.get("if-none-match"), entry):
+            return not_modified_response(headers)
+        body = compose_body(entry.data, self._extensions(waited, min_position))
+        return json_bytes_response(body, media_type, headers)
+
+    def _plan(
+        self, prepared: PreparedDocument, graphql_request: GraphQLRequest, operation: OperationType
+    ) -> Plan:
+        if self._cache is None or operation is not OperationType.QUERY:
+            return UNCACHED
+        return self._cache.plan(
+            prepared.document, graphql_request.operation_name, graphql_request.variables
+        )
+
+    def _cached(
+        self,
+        request: Request,
+        plan: Plan,
+        hit: Lookup,
+        http_cacheable: bool,
+        waited: float,
+        min_position: int | None,
+        media_type: str,
+    ) -> Response:
+        """A response from the cache; the data reflects at least the entry's stamp."""
+        assert self._cache is not None
+        status = cache_status(hit, plan)
+        headers = self._cache.headers(plan, hit.entry, http_cacheable=http_cacheable, status=status)
+        if http_cacheable and self._cache.not_modified(
+            request.headers.get("if-none-match"), hit.entry
+        ):
+            return not_modified_response(headers)
+        extensions = self._extensions(waited, min_position, position=hit.entry.stamp)
+        return json_bytes_response(compose_body(hit.entry.data, extensions), media_type, headers)
+
+    def _refresh(
+        self, plan: Plan, prepared: PreparedDocument, graphql_request: GraphQLRequest
+    ) -> None:
+        """Stale-while-revalidate: execute again in the background, outside any request."""
+        cache = self._cache
+        assert cache is not None
+
+        async def compute() -> CachedResponse | None:
+            stamp = cache.stamp()
+            context = RequestContext(db=self._db, now=datetime.now(UTC))
+            outcome = execute(
+                self._graphql_schema,
+                prepared.document,
+                context_value=context,
+                variable_values=graphql_request.variables,
+                operation_name=graphql_request.operation_name,
+                executor_class=self._executor_class,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            )
+            if optimized_is_awaitable(outcome):
+                outcome = await outcome  # type: ignore[misc]
+            result = cast(ExecutionResult, outcome)
+            if result.errors:
+                return None
+            return cache.entry(plan, stamp, orjson.dumps(result.data), context.tags)
+
+        cache.refresh(plan, compute)
 
     async def _wait_for(self, min_position: int | None) -> float:
         if min_position is None:
@@ -254,16 +348,28 @@ class GraphQLEndpoint:
             default = "BAD_USER_INPUT" if result.data is None else "INTERNAL_SERVER_ERROR"
             body["errors"] = [format_error(e, default_code=default) for e in result.errors]
         body["data"] = result.data
-        read_model: dict[str, Any] = {
-            "position": self._watcher.position,
-            "lagMs": self._watcher.lag_ms(),
-        }
+        body["extensions"] = self._extensions(waited, min_position)
+        return body
+
+    def _extensions(
+        self, waited: float, min_position: int | None, *, position: int | None = None
+    ) -> dict[str, Any]:
+        """`readModel`: the position the answer reflects (a cached one: at least its stamp)."""
+        position = self._watcher.position if position is None else position
+        read_model: dict[str, Any] = {"position": position, "lagMs": self._watcher.lag_ms()}
         if min_position is not None:
             read_model["minPosition"] = min_position
-            read_model["minPositionReached"] = self._watcher.position >= min_position
+            read_model["minPositionReached"] = position >= min_position
             read_model["waitedMs"] = round(waited * 1000)
-        body["extensions"] = {"readModel": read_model}
-        return body
+        return {"readModel": read_model}
+
+
+def _is_persisted_get(request: Request, graphql_request: GraphQLRequest) -> bool:
+    """A GET naming its document by id or APQ hash: the requests HTTP caches may keep."""
+    if request.method != "GET":
+        return False
+    extensions = graphql_request.extensions or {}
+    return graphql_request.document_id is not None or "persistedQuery" in extensions
 
 
 def _never_ran(result: ExecutionResult) -> bool:

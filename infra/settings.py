@@ -6,11 +6,15 @@ message naming the variable, never deep inside a request.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 
 
 class Mode(StrEnum):
@@ -52,9 +56,45 @@ class Settings(BaseSettings):
     ingest_max_events: int = Field(default=10_000, ge=1, description="Events per POST /events.")
     ingest_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     seed_on_first_run: bool = True
+    apq_enabled: bool = Field(
+        default=True, description="Automatic persisted queries (Apollo's APQ) register on demand."
+    )
+    safelist_mode: Literal["off", "log_unknown", "safelist", "require_id"] = Field(
+        default="off", description="Which operations run: all, all but logged, listed, ids only."
+    )
+    admin_token: str | None = Field(
+        default=None, description="Bearer token for /admin/persisted-queries; unset turns it off."
+    )
     graphiql: bool | None = Field(default=None, description="Defaults to on in development.")
+    csrf_prevention: bool = Field(
+        default=True, description="GETs and simple POSTs to /graphql must show a preflight."
+    )
+    csrf_required_headers: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("x-apollo-operation-name", "apollo-require-preflight"),
+        description="Comma-separated headers, any of which marks a request as preflighted.",
+    )
     bench_mode: bool = Field(
         default=False, description="Adds /bench/floor, the benchmark's same-stack baseline."
+    )
+    response_cache: bool = Field(default=True, description="Server-side response cache (L1+L2).")
+    cache_memory_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="Budget of the in-process cache level."
+    )
+    cache_redis_timeout_ms: int = Field(
+        default=50, ge=1, le=10_000, description="Per Redis call; slower trips the breaker."
+    )
+    cache_debounce_ms: int = Field(
+        default=50, ge=0, le=60_000, description="Invalidations are coalesced this long."
+    )
+    cache_storm_per_second: int = Field(
+        default=10_000, ge=1, description="Invalidated tags per second reported as a storm."
+    )
+    cdn_purge_url: str | None = Field(
+        default=None, description="Purge call per invalidated tag, e.g. https://.../purge/{tag}."
+    )
+    cdn_purge_token: str | None = None
+    cdn_purge_header: str = Field(
+        default="Authorization", description="Header carrying the token (Bearer if Authorization)."
     )
 
     @field_validator("database_url")
@@ -64,6 +104,28 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must start with postgresql:// (Vitrine speaks PostgreSQL only)")
+        return value
+
+    @field_validator("csrf_required_headers", mode="before")
+    @classmethod
+    def _split_header_names(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        names = tuple(name.strip().lower() for name in value.split(",") if name.strip())
+        if not names:
+            raise ValueError("name at least one header (or set VITRINE_CSRF_PREVENTION=false)")
+        for name in names:
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a header name")
+        return names
+
+    @field_validator("cdn_purge_url")
+    @classmethod
+    def _check_cdn_purge_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL, with {tag} for one call per tag")
         return value
 
     @property

@@ -21,12 +21,18 @@ class RequestContext:
 
     `tracer` is None when the request is not sampled: resolvers and loaders
     then create no spans at all, so an unsampled request pays nothing.
+
+    `tags` collects the cache tags of everything the request read
+    (`product:<id>`, `listing:<scope>`...): loaders add them as rows come
+    back, and the endpoint stores the response under them, so a projector
+    batch that touches one of them invalidates it.
     """
 
     db: Reader
     now: datetime
     tracer: Tracer | None = None
     viewer: Any = None
+    tags: set[str] = field(default_factory=set)
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:

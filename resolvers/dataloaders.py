@@ -4,11 +4,18 @@ Subclasses name a read-model query function (`query`) that takes a
 connection and the batch's keys and returns results aligned with the keys.
 Database failures become client-facing errors with a code here, at the seam,
 so a timed-out statement errors its fields and the rest of the response stands.
+
+Loaders also record the response cache's tags on the request context, as
+rows come back: `tag="product"` tags each row returned (`product:<id>`),
+`key_tag` each key asked for, found or not (a prefix, or a function of the
+key returning tags). Key tags are what make a cached "not found", a lookup
+by slug or a list invalidatable: the projection announces the same tag
+when a product takes that slug or a category gains a child.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
@@ -22,6 +29,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 Query = Callable[[Reader, Any], Awaitable[Any]]
+KeyTags = Callable[[Any], Iterable[str]]
 
 
 async def run_query(context: RequestContext, name: str, query: Query, keys: Sequence[Any]) -> Any:
@@ -53,19 +61,51 @@ async def _execute(context: RequestContext, query: Query, keys: Sequence[Any]) -
 class RowLoader(DataLoader[K, V]):
     """A per-request loader over one read-model query function.
 
-    Subclasses name their query as a class keyword:
-    `class ProductByIdLoader(RowLoader[str, ProductRow | None], query=products_by_ids)`.
+    Subclasses name their query, and their cache tags, as class keywords:
+    `class ProductByIdLoader(RowLoader[str, ProductRow | None],
+    query=products_by_ids, tag="product", key_tag="product")`.
     """
 
     _query: ClassVar[Query]
+    _tag: ClassVar[str | None]
+    _key_tags: ClassVar[KeyTags | None]
 
-    def __init_subclass__(cls, *, query: Query, **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls,
+        *,
+        query: Query,
+        tag: str | None = None,
+        key_tag: str | KeyTags | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init_subclass__(**kwargs)
         cls._query = query
+        cls._tag = tag
+        if isinstance(key_tag, str):
+            prefix = key_tag
+            cls._key_tags = staticmethod(lambda key: (f"{prefix}:{key}",))
+        else:
+            cls._key_tags = staticmethod(key_tag) if key_tag is not None else None
 
     def __init__(self, context: RequestContext) -> None:
         super().__init__()
         self.context = context
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        return await run_query(self.context, type(self).__name__, type(self)._query, list(keys))  # type: ignore[no-any-return]
+        cls = type(self)
+        results: list[V] = await run_query(self.context, cls.__name__, cls._query, list(keys))
+        tags = self.context.tags
+        if cls._key_tags is not None:
+            for key in keys:
+                tags.update(cls._key_tags(key))
+        if cls._tag is not None:
+            for result in results:
+                if result is not None:
+                    tags.update(self.result_tags(result))
+        return results
+
+    def result_tags(self, result: Any) -> Iterable[str]:
+        """The tags of one result: `<tag>:<id>` of the row, or of each row of a list."""
+        if isinstance(result, list):
+            return [f"{self._tag}:{row.id}" for row in result]
+        return (f"{self._tag}:{result.id}",)

@@ -215,6 +215,9 @@ class _Batch:
         match event.type:
             case "ProductUpserted":
                 folds.apply_product_upserted(self._product(data["productId"], event), data, at)
+                # Lookups by slug are tagged by the slug: one that found nothing
+                # (or another product) must hear that this product now holds it.
+                self.tags.add(f"product-slug:{data['slug']}")
             case "ProductDeleted":
                 folds.apply_product_deleted(self._product(data["productId"], event), at)
             case "PriceSet":
@@ -246,7 +249,7 @@ class _Batch:
                 self.units.cancel(self._order(data["orderId"]))
             case "StoreUpserted":
                 self.stores[data["storeId"]] = _store_row(data, event.position)
-                self.tags.add(f"store:{data['storeId']}")
+                self.tags.update((f"store:{data['storeId']}", f"store-slug:{data['slug']}"))
             case "CategoryUpserted":
                 self._fold_category(data, event.position)
             case "CollectionUpserted":
@@ -276,7 +279,10 @@ class _Batch:
             "version": position,
         }
         self.changed_categories.add(data["categoryId"])
-        self.tags.add(f"category:{data['categoryId']}")
+        # Children lists are tagged by their parent (`root` for the roots).
+        parents = {previous.get("parent_id", data["parentId"]), data["parentId"]}
+        self.tags.update(f"category-children:{parent or 'root'}" for parent in parents)
+        self.tags.update((f"category:{data['categoryId']}", f"category-slug:{data['slug']}"))
 
     def _fold_collection(self, data: dict[str, Any], position: int) -> None:
         collection_id = data["collectionId"]
@@ -285,6 +291,8 @@ class _Batch:
         self.touched.update(before)
         self.touched.update(after)
         self.collection_members[collection_id] = after
+        # A product's collections are tagged by the product: those that joined or left.
+        self.tags.update(f"product-collections:{p}" for p in set(before) ^ set(after))
         self.changed_collections[collection_id] = {
             "id": collection_id,
             "slug": data["slug"],
@@ -292,7 +300,7 @@ class _Batch:
             "product_ids": after,
             "version": position,
         }
-        self.tags.add(f"collection:{collection_id}")
+        self.tags.update((f"collection:{collection_id}", f"collection-slug:{data['slug']}"))
 
     async def write(self, conn: AsyncConnection) -> set[str]:
         for product_id, delta in self.units.units.items():
@@ -336,6 +344,7 @@ class _Batch:
                 row["ancestor_ids"] = ancestors[category_id]
                 self.changed_categories.add(category_id)
                 moved.append(category_id)
+                self.tags.add(f"category:{category_id}")  # its ancestors changed
         rows = [self.categories[c] for c in sorted(self.changed_categories)]
         await upsert(
             conn,
@@ -403,6 +412,7 @@ class _Batch:
             await conn.execute(_DROP_EMPTY_COUNTS, {"scopes": list(changed)})
         self.tags.update(f"listing:{scope}" for scope in deltas)
         counted = {s[2:] for s in changed if s.startswith("c:")} | self.changed_categories
+        self.tags.update(f"category:{c}" for c in counted)  # productCount
         if counted:
             await conn.execute(_CATEGORY_COUNTS, {"ids": sorted(counted)})
 

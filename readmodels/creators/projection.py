@@ -38,4 +38,6 @@ class CreatorsProjection:
                 "version": event.position,
             }
         await upsert(conn, creators, list(latest.values()), keys=["id"], update=PROFILE_COLUMNS)
-        return {f"creator:{creator_id}" for creator_id in latest}
+        tags = {f"creator:{creator_id}" for creator_id in latest}
+        # Lookups by handle are tagged by the handle (see resolvers/creators/loaders.py).
+        return tags | {f"creator-handle:{row['handle']}" for row in latest.values()}

@@ -45,4 +45,6 @@ projection_checkpoints = Table(
     Column("name", Text, primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Bumped by each rebuild's swap: cached answers are keyed by it (response cache).
+    Column("generation", BigInteger, nullable=False, server_default="1"),
 )

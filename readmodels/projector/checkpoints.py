@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CHECKPOINTS_CHANNEL = "vitrine_checkpoints"
+GENERATIONS_CHANNEL = "vitrine_generations"
 
 _ENSURE = text(
     "INSERT INTO projection_checkpoints (name, position) VALUES (:name, 0) "
@@ -17,6 +18,11 @@ _ADVANCE = text(
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 _ALL = text("SELECT name, position FROM projection_checkpoints")
+_GENERATIONS = text("SELECT name, generation FROM projection_checkpoints")
+_BUMP = text(
+    "UPDATE projection_checkpoints SET generation = generation + 1 WHERE name = :name "
+    "RETURNING generation"
+)
 
 
 async def lock_checkpoint(conn: AsyncConnection, name: str) -> int:
@@ -39,3 +45,15 @@ async def advance_checkpoint(conn: AsyncConnection, name: str, position: int) ->
 
 async def read_checkpoints(conn: AsyncConnection) -> dict[str, int]:
     return {row.name: int(row.position) for row in await conn.execute(_ALL)}
+
+
+async def read_generations(conn: AsyncConnection) -> dict[str, int]:
+    return {row.name: int(row.generation) for row in await conn.execute(_GENERATIONS)}
+
+
+async def bump_generation(conn: AsyncConnection, name: str) -> int:
+    """Start a new generation of projection `name` (in the transaction that swaps its tables),
+    announced on GENERATIONS_CHANNEL when the transaction commits."""
+    generation = int((await conn.execute(_BUMP, {"name": name})).scalar_one())
+    await conn.execute(_NOTIFY, {"channel": GENERATIONS_CHANNEL, "payload": f"{name}:{generation}"})
+    return generation

@@ -5,9 +5,11 @@ shadow schema (its SQL names tables without a schema, so a search_path
 that puts the shadow first redirects every statement: the same code path as
 live). Then, in one transaction that holds the projection's checkpoint lock
 (so the live runner pauses), the shadow catches up to the head, the live
-tables move to a retired schema, the shadow tables move to public, and the
-checkpoint jumps to the shadow's position. Readers see the old tables until
-that commit and the new ones after it.
+tables move to a retired schema, the shadow tables move to public, the
+checkpoint jumps to the shadow's position and the projection's generation
+is bumped (the response cache keys answers by generation, so every cached
+answer switches at once). Readers see the old tables until that commit and
+the new ones after it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from readmodels.eventlog.store import read_events, read_head
 from readmodels.metadata import metadata
-from readmodels.projector.checkpoints import advance_checkpoint, lock_checkpoint
+from readmodels.projector.checkpoints import advance_checkpoint, bump_generation, lock_checkpoint
 from readmodels.projector.projection import Projection
 
 SHADOW = "vitrine_rebuild"
@@ -111,6 +113,8 @@ async def rebuild(
             await conn.execute(text(f"ALTER TABLE public.{table.name} SET SCHEMA {RETIRED}"))
             await conn.execute(text(f"ALTER TABLE {SHADOW}.{table.name} SET SCHEMA public"))
         await advance_checkpoint(conn, projection.name, position)
+        # A new generation: answers cached from the old tables are keyed by the old one.
+        await bump_generation(conn, projection.name)
         await conn.execute(text(f"DROP SCHEMA {RETIRED} CASCADE"))
         await conn.execute(text(f"DROP SCHEMA {SHADOW} CASCADE"))
     return RebuildReport(projection.name, total, position)

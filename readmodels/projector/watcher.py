@@ -4,7 +4,8 @@ The gateway keeps, in memory, the checkpoint of each projection it reads and
 the log's head, fed by NOTIFY (and by the in-process runner directly) with a
 polling fallback. A request carrying `Vitrine-Min-Position: N` waits on this
 object, never on the database, and every response reports the position and
-lag from it at no cost.
+lag from it at no cost. It also knows each projection's generation (bumped
+when a rebuild swaps tables in), which the response cache puts in its keys.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from readmodels.eventlog.store import EVENTS_CHANNEL, read_head
-from readmodels.projector.checkpoints import CHECKPOINTS_CHANNEL, read_checkpoints
+from readmodels.projector.checkpoints import (
+    CHECKPOINTS_CHANNEL,
+    GENERATIONS_CHANNEL,
+    read_checkpoints,
+    read_generations,
+)
 
 log = logging.getLogger("vitrine.watcher")
 
@@ -41,6 +47,7 @@ class CheckpointWatcher:
         self._names = frozenset(names)
         self._poll_interval = poll_interval
         self._positions = dict.fromkeys(self._names, 0)
+        self._generations = dict.fromkeys(self._names, 1)
         self._head = 0
         self._behind_since: float | None = None
         self._changed = asyncio.Condition()
@@ -55,6 +62,16 @@ class CheckpointWatcher:
     @property
     def head(self) -> int:
         return self._head
+
+    @property
+    def generations(self) -> Mapping[str, int]:
+        """Each watched projection's generation (changes when a rebuild swaps it in)."""
+        return self._generations
+
+    def observe_generation(self, name: str, generation: int) -> None:
+        if name in self._generations and generation > self._generations[name]:
+            # A new dict, so a reader holding the old one keeps a consistent view.
+            self._generations = {**self._generations, name: generation}
 
     def lag_ms(self) -> int:
         """How long the read models have been behind the head (0 when caught up)."""
@@ -106,9 +123,12 @@ class CheckpointWatcher:
     async def refresh(self) -> None:
         async with self._engine.connect() as conn:
             checkpoints = await read_checkpoints(conn)
+            generations = await read_generations(conn)
             head = await read_head(conn)
         for name, position in checkpoints.items():
             self.observe(name, position)
+        for name, generation in generations.items():
+            self.observe_generation(name, generation)
         self.observe_head(head)
 
     async def start(self) -> None:
@@ -119,6 +139,7 @@ class CheckpointWatcher:
                 self._listen = await asyncpg.connect(self._dsn)
                 await self._listen.add_listener(CHECKPOINTS_CHANNEL, self._on_checkpoint)
                 await self._listen.add_listener(EVENTS_CHANNEL, self._on_head)
+                await self._listen.add_listener(GENERATIONS_CHANNEL, self._on_generation)
             except Exception:
                 log.warning("LISTEN unavailable; falling back to polling", exc_info=True)
                 self._listen = None
@@ -138,6 +159,11 @@ class CheckpointWatcher:
         name, _, position = payload.rpartition(":")
         with contextlib.suppress(ValueError):
             self.observe(name, int(position))
+
+    def _on_generation(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        name, _, generation = payload.rpartition(":")
+        with contextlib.suppress(ValueError):
+            self.observe_generation(name, int(generation))
 
     def _on_head(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):

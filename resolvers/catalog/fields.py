@@ -94,7 +94,8 @@ def product_price_range(root: ProductRow) -> prices.PriceRangeView:
     return prices.price_range(root)
 
 
-def product_price(root: ProductRow, quantity: int | None = 1) -> prices.ProductPriceView:
+def product_price(root: ProductRow, info: Ctx, quantity: int | None = 1) -> prices.ProductPriceView:
+    info.context.tags.add(f"price:{root.id}")  # pricing changes announce price:<id>
     quantity = 1 if quantity is None else quantity
     if not 1 <= quantity <= MAX_QUANTITY:
         raise BadUserInputError(

@@ -1,0 +1,1 @@
+"""The tag-invalidated response cache: policies, keys, levels (L1 memory, L2 Redis)."""
