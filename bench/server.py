@@ -79,9 +79,16 @@ class Server:
 
 
 def server_env(
-    database_url: str, data_dir: Path, *, run_projectors: bool, token: str
+    database_url: str,
+    data_dir: Path,
+    *,
+    run_projectors: bool,
+    token: str,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of the server under test: bench mode on, the rest at its defaults."""
+    """The environment of the server under test: bench mode on, the response cache off
+    (the load phase measures execution; the cache phase turns it on), the rest at
+    their defaults."""
     return {
         **os.environ,
         "VITRINE_DATABASE_URL": database_url,
@@ -91,6 +98,8 @@ def server_env(
         "VITRINE_RUN_PROJECTORS": "true" if run_projectors else "false",
         "VITRINE_SEED_ON_FIRST_RUN": "false",
         "VITRINE_SERVICE_TOKEN": token,
+        "VITRINE_RESPONSE_CACHE": "false",
+        **(extra or {}),
     }
 
 
