@@ -18,6 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
+ONLY_PHASES = ("cache",)
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
@@ -42,8 +43,12 @@ def build_options(
     scales: str | None,
     freshness: bool,
     rebuild: bool,
+    cache_phase: bool = True,
+    only: str | None = None,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
+    if only == "cache" and not cache_phase:
+        raise click.BadParameter("--only cache contradicts --no-cache-phase", param_hint="--only")
     if connections < threads:
         raise click.BadParameter(
             "needs at least one connection per thread", param_hint="--connections"
@@ -71,6 +76,8 @@ def build_options(
         operations=_names(operations),
         freshness=freshness,
         rebuild=rebuild,
+        cache_phase=cache_phase,
+        only=only,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
     )
@@ -121,6 +128,17 @@ def build_options(
 )
 @click.option("--freshness/--no-freshness", default=True, help="Measure event-to-read freshness.")
 @click.option("--rebuild/--no-rebuild", default=True, help="Measure a full catalog rebuild.")
+@click.option(
+    "--cache-phase/--no-cache-phase",
+    default=True,
+    help="Measure the response cache, APQ GETs and the prepared-document cache.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(ONLY_PHASES),
+    default=None,
+    help="Run only this phase (after the dataset and workload it needs).",
+)
 def bench(
     quick: bool,
     workers: int,
@@ -132,6 +150,8 @@ def bench(
     scales: str | None,
     freshness: bool,
     rebuild: bool,
+    cache_phase: bool,
+    only: str | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
     for noisy in QUIET_LOGGERS:
@@ -147,6 +167,8 @@ def bench(
         scales=scales,
         freshness=freshness,
         rebuild=rebuild,
+        cache_phase=cache_phase,
+        only=only,
     )
     try:
         require_wrk()

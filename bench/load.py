@@ -115,6 +115,10 @@ def write_bodies(path: Path, bodies: Sequence[dict[str, Any]]) -> None:
     path.write_bytes(b"\n".join(orjson.dumps(body) for body in bodies) + b"\n")
 
 
+# Given the run's result path and label, the text of its Lua script (the cache phase's).
+ScriptFactory = Callable[[Path, str], str]
+
+
 def run_wrk(
     base_url: str,
     *,
@@ -125,14 +129,19 @@ def run_wrk(
     workdir: Path,
     label: str,
     on_progress: Callable[[float], None] | None = None,
+    script: ScriptFactory | None = None,
 ) -> WrkResult:
-    """Run wrk for `seconds` against base_url + request_path; raises LoadError if it fails."""
+    """Run wrk for `seconds` against base_url + request_path; raises LoadError if it fails.
+
+    The script is bodies.lua over `bodies`, unless `script` writes another one."""
     wrk = require_wrk()
     result = workdir / f"{label}.json"
-    script = workdir / f"{label}.lua"
+    script_path = workdir / f"{label}.lua"
     result.unlink(missing_ok=True)
-    script.write_text(
-        render_script(
+    script_path.write_text(
+        script(result, label)
+        if script is not None
+        else render_script(
             bodies=bodies, result=result, request_path=request_path, threads=settings.threads
         )
     )
@@ -142,7 +151,7 @@ def run_wrk(
         f"--connections={settings.connections}",
         f"--duration={max(1, round(seconds))}s",
         f"--timeout={settings.timeout:g}s",
-        f"--script={script}",
+        f"--script={script_path}",
         base_url,
     ]
     with (workdir / f"{label}.out").open("wb") as log:
@@ -170,6 +179,7 @@ def measure_load(
     scratch: Path,
     logdir: Path,
     tick: Callable[[float], None] | None = None,
+    script: ScriptFactory | None = None,
 ) -> dict[str, Any]:
     """A warm-up, then one measured run with the server's CPU time and RSS around it.
 
@@ -187,6 +197,7 @@ def measure_load(
             workdir=workdir,
             label=name,
             on_progress=tick,
+            script=script,
         )
 
     if settings.warmup > 0:

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from bench.cache_phase import VARIANTS
+
 MISSING = "-"
 
 
@@ -193,6 +195,142 @@ def inprocess_table(inprocess: Mapping[str, Any]) -> str:
     return table([*headers, "statements", "rows", "response bytes", "errors"], rows)
 
 
+def percent(value: Any) -> str:
+    """A share as a percentage to a tenth, or a dash."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return MISSING
+    return f"{value * 100:.1f}%"
+
+
+def _served_as(run: Mapping[str, Any]) -> str:
+    if "skipped" in run:
+        return "skipped"
+    if "error" in run:
+        return "error"
+    probe = run.get("probe")
+    if not probe:
+        return MISSING
+    return str(probe.get("vitrine_cache") or "cache off")
+
+
+def cache_table(cache: Mapping[str, Any]) -> str:
+    """One row per operation and variant: where the answer comes from, and what it costs."""
+    rows = []
+    for name, op in cache.get("operations", {}).items():
+        for key, label in VARIANTS:
+            run = op.get("variants", {}).get(key)
+            if run is None:
+                continue
+            measured = "rps" in run
+            latency = run.get("latency_ms", {})
+            rows.append(
+                [
+                    name,
+                    label,
+                    number(run.get("rps")),
+                    "1" if key == "floor" and measured else ratio(run.get("ratio_to_floor")),
+                    number(latency.get("p50"), 2),
+                    number(latency.get("p99"), 2),
+                    number(run.get("cpu_us_per_request")),
+                    "HTTP only" if key == "floor" and measured else _served_as(run),
+                    _errors(run) if measured else MISSING,
+                ]
+            )
+    headers = [
+        "operation",
+        "variant",
+        "req/s",
+        "ratio to floor",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/req",
+        "served as",
+        "errors",
+    ]
+    return table(headers, rows, left=2)
+
+
+def _skipped_variants(cache: Mapping[str, Any]) -> list[str]:
+    notes = []
+    for name, op in cache.get("operations", {}).items():
+        for key, run in op.get("variants", {}).items():
+            reason = run.get("skipped") or run.get("error")
+            if reason:
+                notes.append(f"{name} {key}: {reason}")
+    return notes
+
+
+def hit_ratio_line(hit: Mapping[str, Any] | None) -> str:
+    if not hit:
+        return "_hit ratio not measured_"
+    if "skipped" in hit or "error" in hit:
+        return f"Hit ratio: _{hit.get('skipped') or hit.get('error')}_"
+    measured, cold, ideal = hit["measured"], hit["from_cold"], hit["ideal"]
+    redis = (
+        f", Redis {percent(measured['l2'])}; Redis answered"
+        f" {percent(measured['l2_of_l1_misses'])} of L1's misses"
+        if "Redis" in hit["levels"] and "not reachable" not in hit["levels"]
+        else ""
+    )
+    line = (
+        f"**Hit ratio**, {hit['operation']} with Zipf-skewed variables"
+        f" ({number(hit['draws'])} draws, {number(hit['distinct_draws'])} distinct),"
+        f" {hit['levels']}, from cold caches: **{percent(measured['overall'])}** of"
+        f" {number(measured['lookups'])} lookups in the measured run (L1"
+        f" {percent(measured['l1'])}{redis}),"
+        f" {percent(cold['overall'])} counting the warm-up"
+        f" ({number(hit['warmup_requests'])} requests). An unbounded cache would hit"
+        f" {percent(ideal['measured'])} and {percent(ideal['from_cold'])} of the same draws."
+    )
+    if hit.get("wrapped"):
+        line += " wrk went round the draws more than once: repeats inflate the ratio."
+    return line
+
+
+def document_cache_lines(cache: Mapping[str, Any]) -> str:
+    lines = []
+    for name, op in cache.get("operations", {}).items():
+        cost = op.get("document_cache")
+        if not cost:
+            continue
+        e2e = cost.get("end_to_end", {})
+        lines.append(
+            f"- {name}: prepared-document cache saves {number(cost['saving_us'])} µs per request"
+            f" (parse + validate: {number(cost['parse_us'])} + {number(cost['validate_us'])} µs,"
+            f" in-process); end to end, {number(e2e.get('rps_cached_document'))} req/s with the"
+            f" document cached vs {number(e2e.get('rps_new_text'))} req/s with a new text every"
+            f" request (server CPU {number(e2e.get('cpu_us_cached_document'))} vs"
+            f" {number(e2e.get('cpu_us_new_text'))} µs/req: {number(e2e.get('cpu_us_saved'))} µs"
+            " saved)"
+        )
+    return "\n".join(lines) if lines else "_not measured_"
+
+
+def cache_section(cache: Mapping[str, Any] | None) -> list[str]:
+    """The "Response cache" section: the table, the hit ratio, the parse/validate saving."""
+    if not cache:
+        return []
+    parts = ["### Response cache"]
+    if "skipped" in cache or "error" in cache:
+        return [*parts, "_" + str(cache.get("skipped") or cache.get("error")) + "_"]
+    parts += [
+        "One fixed body per operation (its hottest Zipf draw) per run; the floor is"
+        ' `/bench/floor` of that answer\'s size; "served as" is the `Vitrine-Cache`'
+        " header of a probe right before the run.",
+        cache_table(cache),
+    ]
+    skipped = _skipped_variants(cache)
+    if skipped:
+        parts.append("\n".join(f"- {note}" for note in skipped))
+    parts += [
+        hit_ratio_line(cache.get("hit_ratio")),
+        "Parse and validation, skipped for every document already seen (free text, APQ or"
+        " registered):",
+        document_cache_lines(cache),
+    ]
+    return parts
+
+
 def headline(results: Mapping[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     main = results["datasets"][settings["main_scale"]]
@@ -209,14 +347,19 @@ def headline(results: Mapping[str, Any]) -> str:
 
 def render_markdown(results: Mapping[str, Any]) -> str:
     """The whole report: operations first, then the supporting sections."""
-    parts = [
-        f"## Vitrine bench {results['timestamp']}",
-        headline(results),
-        operations_table(results),
-    ]
+    parts = [f"## Vitrine bench {results['timestamp']}", headline(results)]
+    if results["settings"].get("only") == "cache":
+        parts += [
+            *cache_section(results.get("cache")),
+            "### Phases (seconds)",
+            _phases(results),
+        ]
+        return _with_problems(parts, results)
+    parts.append(operations_table(results))
     if results.get("not_served"):
         skipped = ", ".join(f"{name} ({why})" for name, why in results["not_served"].items())
         parts.append(f"Not benchmarked: {skipped}.")
+    parts += cache_section(results.get("cache"))
     projections = results.get("projections", {})
     parts += [
         "### Projections (seed and catch-up)",
@@ -232,8 +375,16 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         "### In-process breakdown (medians)",
         inprocess_table(results.get("inprocess") or {}),
         "### Phases (seconds)",
-        " · ".join(f"{k} {v:g}" for k, v in results.get("phases_seconds", {}).items()),
+        _phases(results),
     ]
+    return _with_problems(parts, results)
+
+
+def _phases(results: Mapping[str, Any]) -> str:
+    return " · ".join(f"{k} {v:g}" for k, v in results.get("phases_seconds", {}).items())
+
+
+def _with_problems(parts: list[str], results: Mapping[str, Any]) -> str:
     if results.get("problems"):
         parts += ["### Problems", "\n".join(f"- {p}" for p in results["problems"])]
     return "\n\n".join(parts) + "\n"

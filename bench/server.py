@@ -154,11 +154,15 @@ def running_server(
     workers: int = 1,
     run_projectors: bool = False,
     token: str = "bench-service-token",
+    extra: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A server on a free port, answering /healthz with all its workers up."""
+    """A server on a free port, answering /healthz with all its workers up; `extra`
+    overrides its environment (the cache phase turns the response cache on)."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = server_env(database_url, log_path.parent, run_projectors=run_projectors, token=token)
+    env = server_env(
+        database_url, log_path.parent, run_projectors=run_projectors, token=token, extra=extra
+    )
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             uvicorn_command(port, workers),

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from bench.cache_phase import CacheContext, measure_cache, redis_url
 from bench.dataset import (
     NOW,
     Dataset,
@@ -74,6 +75,8 @@ class SuiteOptions:
     operations: tuple[str, ...] | None = None
     freshness: bool = True
     rebuild: bool = True
+    cache_phase: bool = True
+    only: str | None = None  # "cache": the dataset, the workload and the cache phase
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
     data_dir: Path = Path(".vitrine")
@@ -128,23 +131,61 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
         with run.phase("workload"):
             requests = _workload(main, catalogue, chosen)
         results["not_served"] = catalogue.skipped
-        with running_server(main.url, run.logdir / "server.log", workers=options.workers) as server:
-            results["server_pids"] = server.pids()
-            with run.phase("preflight"):
-                sizes = preflight(server, requests)
-            with run.phase("load"):
-                results["operations"] = _load(run, server, requests, sizes)
-            with run.phase("scaling"):
-                results["scaling"] = {"first": _scaling_first(run, server, main)}
-        with run.phase("scales"):
-            results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
-        with run.phase("inprocess"):
-            results["inprocess"] = _inprocess(run, main, requests)
         results["projections"] = {"seed": main.stats}
-        _mutating_phases(run, server_url, main, results)
+        if options.only == "cache":
+            results["cache"] = _cache(run, main, chosen, requests)
+        else:
+            _all_phases(run, server_url, datasets, chosen, requests, results)
     results["phases_seconds"] = run.phases
     results["problems"] = run.problems
     return results
+
+
+def _all_phases(
+    run: Run,
+    server_url: str,
+    datasets: dict[str, Dataset],
+    chosen: list[Operation],
+    requests: dict[str, list[Body]],
+    results: dict[str, Any],
+) -> None:
+    """Load, scaling and cache, then the in-process breakdown and the mutating phases."""
+    options = run.options
+    main = datasets[options.main_scale]
+    with running_server(main.url, run.logdir / "server.log", workers=options.workers) as server:
+        results["server_pids"] = server.pids()
+        with run.phase("preflight"):
+            sizes = preflight(server, requests)
+        with run.phase("load"):
+            results["operations"] = _load(run, server, requests, sizes)
+        with run.phase("scaling"):
+            results["scaling"] = {"first": _scaling_first(run, server, main)}
+    # After the load server has stopped: the cache phase runs servers of its own.
+    results["cache"] = _cache(run, main, chosen, requests)
+    with run.phase("scales"):
+        results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
+    with run.phase("inprocess"):
+        results["inprocess"] = _inprocess(run, main, requests)
+    _mutating_phases(run, server_url, main, results)
+
+
+def _cache(
+    run: Run, main: Dataset, chosen: list[Operation], requests: dict[str, list[Body]]
+) -> dict[str, Any]:
+    """The response cache, APQ GETs and the prepared-document cache (bench.cache_phase)."""
+    if not run.options.cache_phase:
+        return {"skipped": "--no-cache-phase"}
+    context = CacheContext(
+        database_url=main.url,
+        settings=run.options.load,
+        workers=run.options.workers,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        redis_url=redis_url(),
+        problems=run.problems,
+    )
+    with run.phase("cache"):
+        return _guarded(run, "cache phase", lambda: measure_cache(context, chosen, requests))
 
 
 def _settings(options: SuiteOptions) -> dict[str, Any]:
@@ -161,6 +202,8 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "operations": list(options.operations) if options.operations else "all served",
         "freshness": options.freshness,
         "rebuild": options.rebuild,
+        "cache_phase": options.cache_phase,
+        "only": options.only,
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),
         "uvicorn": "uvloop, httptools, no access log",
