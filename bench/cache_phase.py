@@ -675,7 +675,9 @@ def _l1_runs(
             variants = results["operations"][name]["variants"]
             floor = variants.get("floor")
             variants["l1_hit"] = _variant(
-                ctx, f"{name} L1 hit", partial(_l1_hit, ctx, server, name, body, floor, tick)
+                ctx,
+                f"{name} L1 hit",
+                partial(_level_hit, "l1_hit", ctx, server, name, body, floor, tick),
             )
             variants["apq_get"] = _variant(
                 ctx,
@@ -689,7 +691,14 @@ def _expect(ctx: CacheContext, label: str, found: Probe, status: str) -> None:
         ctx.problem(f"{label}: the probe was answered {found.cache!r}, not {status}")
 
 
-def _l1_hit(
+_LEVELS = {
+    "l1_hit": ("L1 hit", "HIT-L1", "l1-hit"),
+    "redis_hit": ("Redis hit", "HIT-L2", "redis-hit"),
+}
+
+
+def _level_hit(
+    level: str,
     ctx: CacheContext,
     server: Server,
     name: str,
@@ -697,14 +706,16 @@ def _l1_hit(
     floor: Mapping[str, Any] | None,
     tick: Callable[[float], None],
 ) -> dict[str, Any]:
+    """One body repeated until every request is a hit at `level` ("l1_hit" or "redis_hit")."""
+    label, header, slug = _LEVELS[level]
     url, payload = f"{server.url}/graphql", orjson.dumps(body)
     _checked(name, body, probe(url, body=payload, headers=JSON_HEADERS))
-    found = _probe_until(lambda: probe(url, body=payload, headers=JSON_HEADERS), "HIT-L1")
+    found = _probe_until(lambda: probe(url, body=payload, headers=JSON_HEADERS), header)
     _checked(name, body, found)
-    _expect(ctx, f"{name} L1 hit", found, EXPECTED_STATUS["l1_hit"])
+    _expect(ctx, f"{name} {label}", found, EXPECTED_STATUS[level])
     items = _write_items(ctx.scratch / f"cache-{name}.items", [body_line(body)])
-    run = _measure(ctx, server, f"cache-{name}-l1-hit", Script(items), tick)
-    _check_level(ctx, f"{name} L1 hit", "l1_hit", run)
+    run = _measure(ctx, server, f"cache-{name}-{slug}", Script(items), tick)
+    _check_level(ctx, f"{name} {label}", level, run)
     return _finish(run, floor, found)
 
 
@@ -785,27 +796,10 @@ def _redis_runs(
             floor = variants.get("floor")
 
             variants["redis_hit"] = _variant(
-                ctx, f"{name} Redis hit", partial(_redis_hit, ctx, server, name, body, floor, tick)
+                ctx,
+                f"{name} Redis hit",
+                partial(_level_hit, "redis_hit", ctx, server, name, body, floor, tick),
             )
-
-
-def _redis_hit(
-    ctx: CacheContext,
-    server: Server,
-    name: str,
-    body: Body,
-    floor: Mapping[str, Any] | None,
-    tick: Callable[[float], None],
-) -> dict[str, Any]:
-    url, payload = f"{server.url}/graphql", orjson.dumps(body)
-    _checked(name, body, probe(url, body=payload, headers=JSON_HEADERS))
-    found = _probe_until(lambda: probe(url, body=payload, headers=JSON_HEADERS), "HIT-L2")
-    _checked(name, body, found)
-    _expect(ctx, f"{name} Redis hit", found, EXPECTED_STATUS["redis_hit"])
-    items = _write_items(ctx.scratch / f"cache-{name}.items", [body_line(body)])
-    run = _measure(ctx, server, f"cache-{name}-redis-hit", Script(items), tick)
-    _check_level(ctx, f"{name} Redis hit", "redis_hit", run)
-    return _finish(run, floor, found)
 
 
 def _hit_ratio(
