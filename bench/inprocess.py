@@ -22,16 +22,15 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLSchema,
-    execute,
     parse,
     specified_rules,
     validate,
 )
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from bench.stats import percentile
 from infra.database import count_statements
 from infra.graphql_documents import MAX_TOKENS
+from infra.graphql_execution import execute_document
 from infra.readpool import ReadPool
 from readmodels.reader import Reader
 from resolvers.context import RequestContext
@@ -105,29 +104,13 @@ class Executor:
     """Runs a prepared document the way the endpoint does, on one read pool."""
 
     def __init__(self, db: Reader) -> None:
-        schema = build_schema()
-        self.schema: GraphQLSchema = schema._schema
-        self._executor_class = schema.execution_context_class
+        self._strawberry_schema = build_schema()
+        self.schema: GraphQLSchema = self._strawberry_schema._schema
         self._db = db
 
     async def run(self, document: DocumentNode, variables: dict[str, Any] | None) -> Any:
         context = RequestContext(db=self._db, now=datetime.now(UTC), tracer=None)
-        result = self._execute(document, context, variables)
-        if optimized_is_awaitable(result):
-            result = await result
-        return result
-
-    def _execute(
-        self, document: DocumentNode, context: RequestContext, variables: dict[str, Any] | None
-    ) -> Any:
-        return execute(
-            self.schema,
-            document,
-            context_value=context,
-            variable_values=variables,
-            executor_class=self._executor_class,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-        )
+        return await execute_document(self._strawberry_schema, document, context, variables)
 
 
 async def _execute_counted(

@@ -19,19 +19,19 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse
+from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
 from infra.graphql_errors import MASKED_MESSAGE, error_entry, format_error
+from infra.graphql_execution import execute_document
 from infra.graphql_request import (
     GraphQLRequest,
     RequestError,
@@ -133,8 +133,6 @@ class GraphQLEndpoint:
         cache: ResponseCacheFront | None = None,
     ) -> None:
         self._schema = schema
-        self._graphql_schema = schema._schema
-        self._executor_class = schema.execution_context_class
         self._documents = documents
         self._db = db
         self._watcher = watcher
@@ -244,18 +242,13 @@ class GraphQLEndpoint:
                 now=datetime.now(UTC),
                 tracer=self._tracer if span.is_recording() else None,
             )
-            outcome = execute(
-                self._graphql_schema,
+            result = await execute_document(
+                self._schema,
                 prepared.document,
-                context_value=context,
-                variable_values=graphql_request.variables,
-                operation_name=graphql_request.operation_name,
-                executor_class=self._executor_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                context,
+                graphql_request.variables,
+                graphql_request.operation_name,
             )
-            if optimized_is_awaitable(outcome):
-                outcome = await outcome  # type: ignore[misc]
-        result = cast(ExecutionResult, outcome)
         if _never_ran(result):
             errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
             return request_errors_response(errors, media_type)
@@ -315,18 +308,13 @@ class GraphQLEndpoint:
         async def compute() -> CachedResponse | None:
             stamp = cache.stamp()
             context = RequestContext(db=self._db, now=datetime.now(UTC))
-            outcome = execute(
-                self._graphql_schema,
+            result = await execute_document(
+                self._schema,
                 prepared.document,
-                context_value=context,
-                variable_values=graphql_request.variables,
-                operation_name=graphql_request.operation_name,
-                executor_class=self._executor_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                context,
+                graphql_request.variables,
+                graphql_request.operation_name,
             )
-            if optimized_is_awaitable(outcome):
-                outcome = await outcome  # type: ignore[misc]
-            result = cast(ExecutionResult, outcome)
             if result.errors:
                 return None
             return cache.entry(plan, stamp, orjson.dumps(result.data), context.tags)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import execute
 from sqlalchemy.ext.asyncio import AsyncEngine
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from infra.database import count_statements
 from infra.graphql_documents import DocumentCache, PreparedDocument
+from infra.graphql_execution import execute_document
 from infra.graphql_http import format_error
 from infra.readpool import ReadPool
 from resolvers.context import RequestContext
@@ -50,16 +49,7 @@ async def run(
     db = reader_for(engine, statement_timeout_ms)
     context = RequestContext(db=db, now=datetime.now(UTC))
     with count_statements() as stats:
-        result = execute(
-            SCHEMA._schema,
-            prepared.document,
-            context_value=context,
-            variable_values=variables,
-            executor_class=SCHEMA.execution_context_class,
-            is_awaitable=optimized_is_awaitable,
-        )
-        if optimized_is_awaitable(result):
-            result = await result
+        result = await execute_document(SCHEMA, prepared.document, context, variables)
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors]
