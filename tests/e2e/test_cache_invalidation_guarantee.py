@@ -15,13 +15,8 @@ import orjson
 import pytest
 import redis
 
-from infra.database import create_engine
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from tests.e2e.cache_support import Recorder, Sample, running_projectors, wait_for
-from tests.e2e.events import event, mug_store
+from tests.e2e.events import event
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -57,19 +52,6 @@ def observed(sample: Sample) -> Expected:
     assert sample.body is not None, sample
     data: Any = sample.body["data"]
     return Expected(data["product"]["price"]["final"]["amount"], data["products"]["totalCount"])
-
-
-@pytest.fixture
-async def world(database_url: str) -> str:
-    engine = create_engine(database_url)
-    try:
-        events, errors = validate_events(mug_store())
-        assert errors == []
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    return database_url
 
 
 @pytest.fixture

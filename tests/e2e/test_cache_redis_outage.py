@@ -13,13 +13,8 @@ import orjson
 import pytest
 import redis
 
-from infra.database import create_engine
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from tests.e2e.cache_support import Recorder, RedisProcess, redis_process, wait_for
-from tests.e2e.events import event, mug_store
+from tests.e2e.events import event
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -65,19 +60,6 @@ def amounts(recorder: Recorder, since: float) -> set[str]:
         assert "errors" not in sample.body, sample.body
         found.add(sample.body["data"]["product"]["price"]["final"]["amount"])  # type: ignore[index]
     return found
-
-
-@pytest.fixture
-async def world(database_url: str) -> str:
-    engine = create_engine(database_url)
-    try:
-        events, errors = validate_events(mug_store())
-        assert errors == []
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    return database_url
 
 
 @pytest.fixture

@@ -14,13 +14,8 @@ import httpx
 import orjson
 import pytest
 
-from infra.database import create_engine
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from tests.e2e.cache_support import wait_for
-from tests.e2e.events import event, mug_store
+from tests.e2e.events import event
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -37,20 +32,6 @@ def price_event(amount: str) -> dict[str, Any]:
     return event(
         "PriceSet", productId="p1", currencyCode="EUR", basePrice=amount, tiers=[], segmentPrices=[]
     )
-
-
-@pytest.fixture
-async def world(database_url: str) -> str:
-    """The mug store, projected before the server starts."""
-    engine = create_engine(database_url)
-    try:
-        events, errors = validate_events(mug_store())
-        assert errors == []
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    return database_url
 
 
 @pytest.fixture
