@@ -22,7 +22,7 @@ from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
 from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEndpoint
 from infra.ingest import EventsEndpoint
-from infra.pq_wiring import persisted_queries
+from infra.pq_wiring import PlanCollector, persisted_queries
 from infra.readpool import ReadPool
 from infra.settings import Settings
 from infra.telemetry import get_tracer, tracer_provider_from_env
@@ -92,6 +92,7 @@ def create_app(
         settings, schema._schema, watcher, asyncpg_dsn(url), publish=settings.run_projectors
     )
     persisted = persisted_queries(settings, engine, reads, schema._schema)
+    caching.registry.register(PlanCollector(persisted.plans.stats))
     graphql = GraphQLEndpoint(
         schema=schema,
         documents=persisted.documents,
@@ -102,6 +103,7 @@ def create_app(
         min_position_wait=settings.min_position_wait_ms / 1000,
         csrf_required_headers=settings.csrf_required_headers if settings.csrf_prevention else None,
         cache=caching.front,
+        plans=persisted.plans,
     )
     events = EventsEndpoint(
         engine,

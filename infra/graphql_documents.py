@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from graphql import (
     DocumentNode,
@@ -31,10 +31,15 @@ MAX_TOKENS = 15_000
 
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    """A document that parsed and validated, with its operations' types by name."""
+    """A document that parsed and validated, with its operations' types by name.
+
+    `plans` holds what the plan compiler made of each operation (see
+    `persisted_queries.plans`), so a plan lives as long as its document is cached.
+    """
 
     document: DocumentNode
     operations: dict[str | None, OperationType]
+    plans: dict[str | None, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def operation_type(self, operation_name: str | None) -> OperationType | None:
         if operation_name is None and len(self.operations) == 1:

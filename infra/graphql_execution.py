@@ -1,17 +1,29 @@
-"""Executing a prepared document: the one place that calls graphql-core's executor.
+"""Executing a prepared document: compiled plan when there is one, graphql-core otherwise.
 
 The endpoint (for a request and for a background refresh), the test helper
 and the benchmark all run documents through here, so they execute exactly
-alike, and the compiled plans of issue 5 have a single place to plug in.
+alike. A compiled plan (persisted documents, see `persisted_queries.plans`)
+answers exactly as the reference executor would; when it cannot (a variant
+of its `@skip`/`@include` conditions it does not compile) it returns None and
+the reference executor runs instead.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 
 import strawberry
-from graphql import DocumentNode, ExecutionResult, execute
+from graphql import DocumentNode, ExecutionResult, GraphQLError, execute
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+
+class ExecutionPlan(Protocol):
+    """A compiled operation: `execute` returns None when it must leave it to graphql-core."""
+
+    async def execute(
+        self, context: Any, raw_variables: Mapping[str, Any] | None
+    ) -> ExecutionResult | None: ...
 
 
 async def execute_document(
@@ -20,6 +32,7 @@ async def execute_document(
     context: Any,
     variables: dict[str, Any] | None = None,
     operation_name: str | None = None,
+    plan: ExecutionPlan | None = None,
 ) -> ExecutionResult:
     """Run `document` (already parsed and validated) against Strawberry's schema.
 
@@ -27,6 +40,10 @@ async def execute_document(
     graphql-core resolves synchronous fields without a coroutine, so only
     loader futures are awaited.
     """
+    if plan is not None:
+        result = await plan.execute(context, variables)
+        if result is not None:
+            return result
     outcome = execute(
         schema._schema,
         document,
@@ -39,3 +56,33 @@ async def execute_document(
     if optimized_is_awaitable(outcome):
         outcome = await outcome  # type: ignore[misc]
     return cast(ExecutionResult, outcome)
+
+
+def in_response_order(errors: list[GraphQLError], data: Any) -> list[GraphQLError]:
+    """Errors sorted by where their paths point in `data` (errors without a path first).
+
+    Executors record errors in the order their fields happen to finish, which
+    depends on database timing; listing them in the order of the response makes
+    every answer deterministic, and the same from a compiled plan and from
+    graphql-core.
+    """
+    if len(errors) < 2:
+        return errors
+    return sorted(errors, key=lambda error: _position(error.path, data))
+
+
+def _position(path: list[str | int] | None, data: Any) -> tuple[int, ...]:
+    if path is None:
+        return (-1,)
+    position: list[int] = []
+    value = data
+    for key in path:
+        if isinstance(value, dict) and isinstance(key, str) and key in value:
+            position.append(list(value).index(key))
+            value = value[key]
+        elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+            position.append(key)
+            value = value[key]
+        else:
+            break
+    return tuple(position)

@@ -31,7 +31,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
 from infra.graphql_errors import MASKED_MESSAGE, error_entry, format_error
-from infra.graphql_execution import execute_document
+from infra.graphql_execution import execute_document, in_response_order
 from infra.graphql_request import (
     GraphQLRequest,
     RequestError,
@@ -49,6 +49,7 @@ from infra.response_cache.responses import (
     json_bytes_response,
     not_modified_response,
 )
+from persisted_queries.plans import CompiledOperation, PlanCompiler
 from readmodels.projector.watcher import CheckpointWatcher
 from resolvers.context import RequestContext
 
@@ -131,8 +132,10 @@ class GraphQLEndpoint:
         min_position_wait: float,
         csrf_required_headers: Sequence[str] | None = DEFAULT_REQUIRED_HEADERS,
         cache: ResponseCacheFront | None = None,
+        plans: PlanCompiler | None = None,
     ) -> None:
         self._schema = schema
+        self._plans = plans
         self._documents = documents
         self._db = db
         self._watcher = watcher
@@ -216,6 +219,7 @@ class GraphQLEndpoint:
             return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
         waited = await self._wait_for(min_position)
+        compiled = self._compiled(prepared, graphql_request)
         plan = self._plan(prepared, graphql_request, operation)
         http_cacheable = _is_persisted_get(request, graphql_request)
         cache = self._cache
@@ -223,7 +227,7 @@ class GraphQLEndpoint:
             hit = await cache.lookup(plan, min_position=min_position)
             if hit is not None:
                 if hit.stale:
-                    self._refresh(plan, prepared, graphql_request)
+                    self._refresh(plan, prepared, graphql_request, compiled)
                 return self._cached(
                     request, plan, hit, http_cacheable, waited, min_position, media_type
                 )
@@ -248,6 +252,7 @@ class GraphQLEndpoint:
                 context,
                 graphql_request.variables,
                 graphql_request.operation_name,
+                compiled,
             )
         if _never_ran(result):
             errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
@@ -267,6 +272,14 @@ class GraphQLEndpoint:
             return not_modified_response(headers)
         body = compose_body(entry.data, self._extensions(waited, min_position))
         return json_bytes_response(body, media_type, headers)
+
+    def _compiled(
+        self, prepared: PreparedDocument, graphql_request: GraphQLRequest
+    ) -> CompiledOperation | None:
+        """The compiled plan of a persisted request (by `documentId` or APQ hash)."""
+        if self._plans is None or not _is_persisted(graphql_request):
+            return None
+        return self._plans.plan(prepared, graphql_request.operation_name)
 
     def _plan(
         self, prepared: PreparedDocument, graphql_request: GraphQLRequest, operation: OperationType
@@ -299,7 +312,11 @@ class GraphQLEndpoint:
         return json_bytes_response(compose_body(hit.entry.data, extensions), media_type, headers)
 
     def _refresh(
-        self, plan: Plan, prepared: PreparedDocument, graphql_request: GraphQLRequest
+        self,
+        plan: Plan,
+        prepared: PreparedDocument,
+        graphql_request: GraphQLRequest,
+        compiled: CompiledOperation | None,
     ) -> None:
         """Stale-while-revalidate: execute again in the background, outside any request."""
         cache = self._cache
@@ -314,6 +331,7 @@ class GraphQLEndpoint:
                 context,
                 graphql_request.variables,
                 graphql_request.operation_name,
+                compiled,
             )
             if result.errors:
                 return None
@@ -334,7 +352,10 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {}
         if result.errors:
             default = "BAD_USER_INPUT" if result.data is None else "INTERNAL_SERVER_ERROR"
-            body["errors"] = [format_error(e, default_code=default) for e in result.errors]
+            body["errors"] = [
+                format_error(e, default_code=default)
+                for e in in_response_order(list(result.errors), result.data)
+            ]
         body["data"] = result.data
         body["extensions"] = self._extensions(waited, min_position)
         return body
@@ -352,12 +373,15 @@ class GraphQLEndpoint:
         return {"readModel": read_model}
 
 
-def _is_persisted_get(request: Request, graphql_request: GraphQLRequest) -> bool:
-    """A GET naming its document by id or APQ hash: the requests HTTP caches may keep."""
-    if request.method != "GET":
-        return False
+def _is_persisted(graphql_request: GraphQLRequest) -> bool:
+    """A request naming its document by id or APQ hash (a registered or APQ document)."""
     extensions = graphql_request.extensions or {}
     return graphql_request.document_id is not None or "persistedQuery" in extensions
+
+
+def _is_persisted_get(request: Request, graphql_request: GraphQLRequest) -> bool:
+    """A GET naming its document by id or APQ hash: the requests HTTP caches may keep."""
+    return request.method == "GET" and _is_persisted(graphql_request)
 
 
 def _never_ran(result: ExecutionResult) -> bool:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import GraphQLSchema
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
@@ -13,6 +17,8 @@ from infra.graphql_documents import DocumentCache
 from infra.readpool import ReadPool
 from infra.settings import Settings
 from persisted_queries.admin import PersistedQueriesAdmin
+from persisted_queries.plans import PlanCompiler
+from persisted_queries.plans.compiler import PlanStats
 from persisted_queries.provider import PersistedDocuments, SafelistMode
 from persisted_queries.store import DocumentStore
 
@@ -37,6 +43,7 @@ class PersistedQueries:
     documents: PersistedDocuments
     store: DocumentStore
     redis: Redis | None
+    plans: PlanCompiler
     routes: list[Route] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -49,11 +56,41 @@ def persisted_queries(
 ) -> PersistedQueries:
     redis = redis_client(settings.redis_url)
     store = DocumentStore(engine, reads, redis=redis)
+    plans = PlanCompiler(schema, enabled=settings.compiled_plans)
     documents = PersistedDocuments(
         DocumentCache(schema),
         store,
         apq_enabled=settings.apq_enabled,
         mode=SafelistMode(settings.safelist_mode),
+        on_persisted=plans.prepare,
     )
     admin = PersistedQueriesAdmin(store, schema, token=settings.admin_token, provider=documents)
-    return PersistedQueries(documents, store, redis, admin.routes())
+    return PersistedQueries(documents, store, redis, plans, admin.routes())
+
+
+class PlanCollector(Collector):
+    """/metrics view of the plan compiler: compiled operations, executions, fallbacks."""
+
+    def __init__(self, stats: PlanStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Any]:
+        stats = self._stats
+        compiled = GaugeMetricFamily(
+            "vitrine_plans_compiled", "operations compiled into execution plans"
+        )
+        compiled.add_metric([], stats.compiled)
+        yield compiled
+        executions = CounterMetricFamily(
+            "vitrine_plan_executions", "persisted operations executed by compiled plans"
+        )
+        executions.add_metric([], stats.executions)
+        yield executions
+        fallbacks = CounterMetricFamily(
+            "vitrine_plan_fallbacks",
+            "persisted operations run on the reference executor instead, by reason",
+            labels=["reason"],
+        )
+        for reason, count in sorted(stats.fallbacks.items()):
+            fallbacks.add_metric([reason], count)
+        yield fallbacks

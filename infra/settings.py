@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     safelist_mode: Literal["off", "log_unknown", "safelist", "require_id"] = Field(
         default="off", description="Which operations run: all, all but logged, listed, ids only."
     )
+    compiled_plans: bool = Field(
+        default=True,
+        description="Run persisted documents on compiled plans (false: graphql-core for all).",
+    )
     admin_token: str | None = Field(
         default=None, description="Bearer token for /admin/persisted-queries; unset turns it off."
     )

@@ -83,8 +83,12 @@ class PersistedDocuments:
         memory_ttl: float = 30.0,
         miss_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        on_persisted: Callable[[PreparedDocument], None] | None = None,
     ) -> None:
         self.cache = cache
+        # Called with each persisted document as it is registered (APQ) or first
+        # loaded from the store: the plan compiler compiles it there, once.
+        self._on_persisted = on_persisted
         self.apq_enabled = apq_enabled
         self.mode = mode
         self._store = store
@@ -161,6 +165,7 @@ class PersistedDocuments:
         if isinstance(prepared, PreparedDocument):
             document = _apq_document(sha, query, prepared)
             await self._store.save_apq(document)
+            self._persisted(prepared)
             self._documents.put((client, sha), _Resolved(document, prepared), self._memory_ttl)
         if self.mode is SafelistMode.LOG_UNKNOWN:
             await self._count_if_unknown(query, request.operation_name, prepared, client)
@@ -223,8 +228,13 @@ class PersistedDocuments:
             self._documents.put((client, key), None, self._miss_ttl)
             return None
         resolved = _Resolved(document, self.cache.get(document.body))
+        self._persisted(resolved.prepared)
         self._documents.put((client, key), resolved, self._memory_ttl)
         return resolved
+
+    def _persisted(self, prepared: PreparedDocument | DocumentErrors) -> None:
+        if self._on_persisted is not None and isinstance(prepared, PreparedDocument):
+            self._on_persisted(prepared)
 
     def _usable(self, document: StoredDocument) -> bool:
         if document.source == MANIFEST:

@@ -9,14 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.database import count_statements
 from infra.graphql_documents import DocumentCache, PreparedDocument
-from infra.graphql_execution import execute_document
+from infra.graphql_execution import execute_document, in_response_order
 from infra.graphql_http import format_error
 from infra.readpool import ReadPool
+from persisted_queries.plans import PlanCompiler
 from resolvers.context import RequestContext
 from schema.build import build_schema
 
 SCHEMA = build_schema()
 DOCUMENTS = DocumentCache(SCHEMA._schema)
+PLANS = PlanCompiler(SCHEMA._schema)
 
 
 _POOLS: dict[tuple[str, int], ReadPool] = {}
@@ -42,15 +44,31 @@ async def run(
     variables: dict[str, Any] | None = None,
     *,
     statement_timeout_ms: int = 5000,
+    compiled: bool = False,
+    operation_name: str | None = None,
+    context: RequestContext | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """The response body (data and errors with codes) and the number of SQL statements."""
+    """The response body (data and errors with codes) and the number of SQL statements.
+
+    `compiled` runs the document's compiled plan (as for a persisted request)
+    instead of graphql-core; the test fails if the document did not compile.
+    """
     prepared = DOCUMENTS.get(query)
     assert isinstance(prepared, PreparedDocument), prepared
-    db = reader_for(engine, statement_timeout_ms)
-    context = RequestContext(db=db, now=datetime.now(UTC))
+    plan = None
+    if compiled:
+        plan = PLANS.plan(prepared, operation_name)
+        assert plan is not None, f"did not compile: {prepared.plans}"
+    if context is None:
+        context = RequestContext(db=reader_for(engine, statement_timeout_ms), now=datetime.now(UTC))
     with count_statements() as stats:
-        result = await execute_document(SCHEMA, prepared.document, context, variables)
+        result = await execute_document(
+            SCHEMA, prepared.document, context, variables, operation_name, plan
+        )
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
-        body["errors"] = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors]
+        body["errors"] = [
+            format_error(e, default_code="BAD_USER_INPUT")
+            for e in in_response_order(list(result.errors), result.data)
+        ]
     return body, stats.statements

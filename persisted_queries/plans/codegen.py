@@ -1,0 +1,544 @@
+"""Turning one operation into Python source: a function per selection set.
+
+The generator walks graphql-core's own field collection (`collect_fields`,
+`collect_subfields`, with the request's `@skip`/`@include` values), so which
+fields run and in which order is decided exactly as by the reference
+executor. What it emits, per object selection, is a plain function
+`o<N>(src, path, r, bnd) -> dict` that:
+
+- reads a plain Strawberry field as an attribute (`src.title`);
+- calls any other field's resolver (`field.resolve`, the same function the
+  reference executor calls) with its arguments, built once at compile time
+  when they are constants, or by graphql-core's `get_argument_values` when
+  they use variables;
+- keeps a leaf whose Python type is already its JSON form as is (a `str` for
+  String, a 32-bit `int` for Int...) and otherwise calls the type's own
+  `coerce_output_value`, so custom scalars and enums serialize as ever;
+- hands an awaitable (a loader future) to `Run.defer` with a continuation.
+
+Error handling mirrors graphql-core's `execute_field`/`complete_value`
+statement for statement, with the same messages; see `runtime` for how
+errors and nulls propagate.
+"""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+import keyword
+from collections.abc import Callable
+from math import inf
+from typing import Any
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLError,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    OperationType,
+    Undefined,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.executor import default_type_resolver, invalid_return_type_error
+from graphql.execution.values import VariableValues, get_argument_values
+from graphql.language import VariableNode, Visitor, visit
+from graphql.pyutils import inspect, is_iterable
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+STRAWBERRY_DEFINITION = "strawberry-definition"
+META_FIELDS = frozenset({"__schema", "__type"})
+
+FieldDetailsList = list[FieldDetails]
+
+# Leaves whose Python value is already their output: (type, condition on `v`).
+_FAST_LEAVES: dict[Any, str] = {
+    GraphQLString: "v.__class__ is str",
+    GraphQLID: "v.__class__ is str",
+    GraphQLBoolean: "v.__class__ is bool",
+    GraphQLInt: "v.__class__ is int and -2147483648 <= v <= 2147483647",
+    GraphQLFloat: "v.__class__ is float and -INF < v < INF",
+}
+
+
+class UnsupportedOperationError(Exception):
+    """The compiler does not handle this operation: it runs on the reference executor."""
+
+
+def is_async(value: Any) -> bool:
+    """Whether a resolver's value must be awaited; remembers the classes that never are."""
+    if optimized_is_awaitable(value):
+        return True
+    cls = value.__class__
+    if cls is not _GENERATOR:  # a generator's awaitability depends on its code object
+        SYNC_CLASSES.add(cls)
+    return False
+
+
+def _generator() -> Any:
+    yield None
+
+
+_GENERATOR = type(_generator())
+SYNC_CLASSES: set[type] = {type(None), bool, int, float, str, bytes, list, tuple, dict}
+
+
+def ensure_valid_runtime_type(
+    schema: GraphQLSchema,
+    runtime_type_name: Any,
+    return_type: Any,
+    parent_type: GraphQLObjectType,
+    field_name: str,
+    nodes: list[Any],
+    result: Any,
+) -> GraphQLObjectType:
+    """graphql-core's `Executor.ensure_valid_runtime_type`, with its messages."""
+    where = f"for field '{parent_type}.{field_name}'"
+    if runtime_type_name is None:
+        raise GraphQLError(
+            f"Abstract type '{return_type}' must resolve to an Object type at runtime"
+            f" {where}. Either the '{return_type}' type should provide a 'resolve_type'"
+            " function or each possible type should provide an 'is_type_of' function.",
+            nodes,
+        )
+    if not isinstance(runtime_type_name, str):
+        raise GraphQLError(
+            f"Abstract type '{return_type}' must resolve to an Object type at runtime"
+            f" {where} with value {inspect(result)}, received"
+            f" '{inspect(runtime_type_name)}', which is not a valid Object type name.",
+            nodes,
+        )
+    runtime_type = schema.get_type(runtime_type_name)
+    if runtime_type is None:
+        raise GraphQLError(
+            f"Abstract type '{return_type}' was resolved to a type '{runtime_type_name}'"
+            " that does not exist inside the schema.",
+            nodes,
+        )
+    if not is_object_type(runtime_type):
+        raise GraphQLError(
+            f"Abstract type '{return_type}' was resolved to a non-object type"
+            f" '{runtime_type_name}'.",
+            nodes,
+        )
+    if not schema.is_sub_type(return_type, runtime_type):
+        raise GraphQLError(
+            f"Runtime Object type '{runtime_type}' is not a possible type for '{return_type}'.",
+            nodes,
+        )
+    return runtime_type
+
+
+class _Field:
+    """What the code of one field position needs to know about it."""
+
+    __slots__ = ("definition", "details", "name", "nodes", "parent")
+
+    def __init__(
+        self,
+        parent: GraphQLObjectType,
+        name: str,
+        definition: GraphQLField,
+        details: FieldDetailsList,
+    ) -> None:
+        self.parent = parent
+        self.name = name
+        self.definition = definition
+        self.details = details
+        self.nodes = [d.node for d in details]
+
+
+class CodeGenerator:
+    """Generates the functions of one operation variant (one set of directive values)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDetails],
+        directive_values: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = fragments
+        self.directive_values = directive_values
+        self.chunks: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "Undefined": Undefined,
+            "GraphQLError": GraphQLError,
+            "INF": inf,
+            "SYNC": SYNC_CLASSES,
+            "AW": is_async,
+            "is_iterable": is_iterable,
+            "GA": get_argument_values,
+            "IRT": invalid_return_type_error,
+            "EVRT": ensure_valid_runtime_type,
+            "DTR": default_type_resolver,
+        }
+        self._count = 0
+        self.resolver_fields = 0
+        self.attribute_fields = 0
+
+    # -- names ------------------------------------------------------------------
+
+    def _name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def const(self, value: Any, prefix: str = "k") -> str:
+        name = self._name(f"_{prefix}")
+        self.namespace[name] = value
+        return name
+
+    # -- entry point ------------------------------------------------------------
+
+    def root(self) -> tuple[str, list[str]]:
+        """Emit the root selection: (query function, []) or (None-ish, mutation steps)."""
+        operation_type = self.operation.operation
+        if operation_type is OperationType.SUBSCRIPTION:
+            raise UnsupportedOperationError("subscriptions run on the reference executor")
+        root_type = self.schema.get_root_type(operation_type)
+        if root_type is None:
+            raise UnsupportedOperationError(f"the schema has no {operation_type.value} type")
+        collected = collect_fields(
+            self.schema, self.fragments, self.directive_values, root_type, self.operation
+        )
+        self._check_collected(collected)
+        grouped = collected.grouped_field_set
+        if operation_type is OperationType.MUTATION:
+            steps = [
+                self._object(root_type, {key: fields}, None, root=True)
+                for key, fields in grouped.items()
+            ]
+            return "", steps
+        return self._object(root_type, grouped, None, root=True), []
+
+    def compile(self) -> tuple[Callable[..., Any] | None, list[Callable[..., Any]], str]:
+        root, steps = self.root()
+        source = "\n\n".join(self.chunks) + "\n"
+        code = compile(
+            source, f"<plan {self.operation.name.value if self.operation.name else ''}>", "exec"
+        )
+        exec(code, self.namespace)
+        return (
+            self.namespace[root] if root else None,
+            [self.namespace[s] for s in steps],
+            source,
+        )
+
+    # -- selections ---------------------------------------------------------------
+
+    def _check_collected(self, collected: Any) -> None:
+        if collected.new_defer_usages:
+            raise UnsupportedOperationError("@defer runs on the reference executor")
+        if getattr(collected, "forbidden_directive_instances", None):
+            raise UnsupportedOperationError("forbidden directives")
+
+    def _object(
+        self,
+        object_type: GraphQLObjectType,
+        grouped: dict[str, FieldDetailsList],
+        parent_field: _Field | None,
+        *,
+        root: bool = False,
+    ) -> str:
+        name = self._name("o")
+        lines = [f"def {name}(src, path, r, bnd):"]
+        if not root and object_type.is_type_of is not None:
+            if pyinspect.iscoroutinefunction(object_type.is_type_of):
+                raise UnsupportedOperationError(f"{object_type.name}.is_type_of is async")
+            assert parent_field is not None
+            lines.append(
+                f"    if not {self.const(object_type.is_type_of, 'ito')}(src, r.info):"
+                f" raise IRT({self.const(object_type)}, src, {self.const(parent_field.details)})"
+            )
+        lines.append("    out = {}")
+        lines.append("    info = r.info")
+        lines.append("    tr = r.traced")
+        for key, details in grouped.items():
+            self._field(lines, object_type, key, details)
+        lines.append("    return out")
+        self.chunks.append("\n".join(lines))
+        return name
+
+    def _field(
+        self,
+        lines: list[str],
+        parent: GraphQLObjectType,
+        key: str,
+        details: FieldDetailsList,
+    ) -> None:
+        first = details[0]
+        node = first.node
+        field_name = node.name.value
+        if first.fragment_variable_values is not None:
+            raise UnsupportedOperationError("fragment arguments run on the reference executor")
+        if field_name == "__typename":
+            lines.append(f"    out[{key!r}] = {parent.name!r}")
+            return
+        if field_name in META_FIELDS:
+            raise UnsupportedOperationError("introspection runs on the reference executor")
+        definition = self.schema.get_field(parent, field_name)
+        if definition is None:
+            return  # graphql-core leaves an unknown field out (validation prevents it)
+        field = _Field(parent, field_name, definition, details)
+        get = self._getter(field, key)
+        return_type: Any = definition.type
+        nullable = not is_non_null_type(return_type)
+        named = return_type.of_type if not nullable else return_type
+        fast = _FAST_LEAVES.get(named)
+        if fast is not None and nullable:
+            fast = f"v is None or {fast}"
+        complete = self._complete(return_type, field)
+        resume = self._continuation(field, complete, nullable)
+        nodes = self.const(field.nodes, "n")
+        k = repr(key)
+        lines.append("    try:")
+        lines.append(f"        v = {get}")
+        branch = "if"
+        if fast is not None:
+            lines.append(f"        if {fast}: out[{k}] = v")
+            branch = "elif"
+        lines.append(f"        {branch} v.__class__ not in SYNC and AW(v):")
+        lines.append(f"            out[{k}] = None")
+        lines.append(f"            r.defer(v, {resume}, out, {k}, (path, {k}), bnd)")
+        lines.append("        else:")
+        if nullable:
+            lines.append(f"            kp = (path, {k})")
+            lines.append(f"            out[{k}] = {complete}(v, kp, r, (out, kp))")
+            lines.append("    except Exception as e:")
+            lines.append(f"        out[{k}] = None")
+            lines.append(f"        kp = (path, {k})")
+            lines.append(f"        r.add(r.error_at(e, {nodes}, kp), kp)")
+        else:
+            lines.append(f"            out[{k}] = {complete}(v, (path, {k}), r, bnd)")
+            lines.append("    except Exception as e:")
+            lines.append(f"        raise r.error_at(e, {nodes}, (path, {k})) from None")
+
+    def _getter(self, field: _Field, key: str) -> str:
+        """The expression reading the field's value from `src`."""
+        definition = field.definition
+        strawberry_field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
+        node = field.nodes[0]
+        has_args = bool(definition.args or node.arguments)
+        if (
+            strawberry_field is not None
+            and strawberry_field.base_resolver is None
+            and not strawberry_field.extensions
+            and not has_args
+        ):
+            self.attribute_fields += 1
+            python_name = strawberry_field.python_name
+            if python_name.isidentifier() and not keyword.iskeyword(python_name):
+                return f"src.{python_name}"
+            return f"getattr(src, {python_name!r})"
+        self.resolver_fields += 1
+        resolve = definition.resolve
+        if resolve is None:
+            raise UnsupportedOperationError(f"{field.parent.name}.{field.name} has no resolver")
+        info = (
+            f"(r.field_info({self.const(definition, 'fd')}, {field.name!r},"
+            f" {self.const(field.nodes, 'n')}, {self.const(field.parent, 't')}, (path, {key!r}))"
+            " if tr else info)"
+        )
+        call = f"{self.const(resolve, 'res')}(src, {info}"
+        if not has_args:
+            return call + ")"
+        if _uses_variables(node):
+            return (
+                f"{call}, **GA({self.const(definition, 'fd')}, {self.const(node, 'node')},"
+                " r.variables))"
+            )
+        try:
+            arguments = get_argument_values(definition, node, None)
+        except GraphQLError as error:  # the reference executor reports it per request
+            raise UnsupportedOperationError(f"argument error: {error.message}") from None
+        if not arguments:
+            return call + ")"
+        return f"{call}, **{self.const(arguments, 'args')})"
+
+    # -- completion -----------------------------------------------------------------
+
+    def _complete(self, return_type: Any, field: _Field) -> str:
+        """A function `(v, path, r, bnd) -> completed value` for `return_type`."""
+        if is_non_null_type(return_type):
+            inner = self._complete(return_type.of_type, field)
+            message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
+            name = self._name("cnn")
+            self.chunks.append(
+                f"def {name}(v, path, r, bnd):\n"
+                "    if v is None or v is Undefined:\n"
+                f"        raise TypeError({message!r})\n"
+                f"    return {inner}(v, path, r, bnd)"
+            )
+            return name
+        if is_list_type(return_type):
+            return self._list(return_type, field)
+        if is_leaf_type(return_type):
+            name = self._name("cs")
+            leaf = self.const(return_type, "leaf")
+            self.chunks.append(
+                f"def {name}(v, path, r, bnd):\n"
+                "    if isinstance(v, Exception): raise v\n"
+                "    if v is None or v is Undefined: return None\n"
+                f"    c = {leaf}.coerce_output_value(v)\n"
+                "    if c is None or c is Undefined:\n"
+                f"        raise TypeError(f'Expected `{{inspect({leaf})}}.coerce_output_value('\n"
+                "            f'{inspect(v)})` to return non-nullable value,'\n"
+                "            f' returned: {inspect(c)}')\n"
+                "    return c"
+            )
+            self.namespace["inspect"] = inspect
+            return name
+        if is_abstract_type(return_type):
+            return self._abstract(return_type, field)
+        assert is_object_type(return_type)
+        target = self._object(return_type, self._subfields(return_type, field), field)
+        name = self._name("co")
+        self.chunks.append(
+            f"def {name}(v, path, r, bnd):\n"
+            "    if isinstance(v, Exception): raise v\n"
+            "    if v is None or v is Undefined: return None\n"
+            f"    return {target}(v, path, r, bnd)"
+        )
+        return name
+
+    def _subfields(self, object_type: GraphQLObjectType, field: _Field) -> dict[str, Any]:
+        collected = collect_subfields(
+            self.schema,
+            self.fragments,
+            self.directive_values,
+            self.operation,
+            object_type,
+            field.details,
+        )
+        self._check_collected(collected)
+        return dict(collected.grouped_field_set)
+
+    def _abstract(self, return_type: Any, field: _Field) -> str:
+        dispatch = {
+            possible.name: self._object(possible, self._subfields(possible, field), field)
+            for possible in self.schema.get_possible_types(return_type)
+        }
+        table = "{" + ", ".join(f"{k!r}: {v}" for k, v in dispatch.items()) + "}"
+        resolve_type = return_type.resolve_type or default_type_resolver
+        name = self._name("ca")
+        definition = self.const(field.definition, "fd")
+        nodes = self.const(field.nodes, "n")
+        parent = self.const(field.parent, "t")
+        abstract = self.const(return_type, "t")
+        self.chunks.append(
+            f"def {name}(v, path, r, bnd):\n"
+            "    if isinstance(v, Exception): raise v\n"
+            "    if v is None or v is Undefined: return None\n"
+            f"    info = r.field_info({definition}, {field.name!r}, {nodes}, {parent}, path)\n"
+            f"    name = {self.const(resolve_type, 'rt')}(v, info, {abstract})\n"
+            "    if name.__class__ not in SYNC and AW(name):\n"
+            "        raise GraphQLError('an asynchronous resolve_type is not supported by"
+            f" compiled plans', {nodes})\n"
+            f"    runtime_type = EVRT(r.schema, name, {abstract}, {parent},"
+            f" {field.name!r}, {nodes}, v)\n"
+            f"    return {table}[runtime_type.name](v, path, r, bnd)"
+        )
+        return name
+
+    def _list(self, return_type: GraphQLList[Any], field: _Field) -> str:
+        item_type = return_type.of_type
+        nullable = not is_non_null_type(item_type)
+        named = item_type if nullable else item_type.of_type
+        fast = _FAST_LEAVES.get(named)
+        if fast is not None:
+            fast = fast.replace("v", "item").replace("INF", "INF")
+            if nullable:
+                fast = f"item is None or {fast}"
+        complete = self._complete(item_type, field)
+        resume = self._continuation(field, complete, nullable)
+        nodes = self.const(field.nodes, "n")
+        message = (
+            f"Expected Iterable, but did not find one for field '{field.parent}.{field.name}'."
+        )
+        name = self._name("cl")
+        lines = [
+            f"def {name}(v, path, r, bnd):",
+            "    if isinstance(v, Exception): raise v",
+            "    if v is None or v is Undefined: return None",
+            "    if v.__class__ is not list:",
+            f"        if not is_iterable(v): raise GraphQLError({message!r})",
+            "        v = list(v)",
+            "    out = [None] * len(v)",
+            "    for i, item in enumerate(v):",
+            "        try:",
+        ]
+        branch = "if"
+        if fast is not None:
+            lines.append(f"            if {fast}: out[i] = item")
+            branch = "elif"
+        lines.append(f"            {branch} item.__class__ not in SYNC and AW(item):")
+        lines.append(f"                r.defer(item, {resume}, out, i, (path, i), bnd)")
+        lines.append("            else:")
+        if nullable:
+            lines.append("                ip = (path, i)")
+            lines.append(f"                out[i] = {complete}(item, ip, r, (out, ip))")
+            lines.append("        except Exception as e:")
+            lines.append("            ip = (path, i)")
+            lines.append(f"            r.add(r.error_at(e, {nodes}, ip), ip)")
+        else:
+            lines.append(f"                out[i] = {complete}(item, (path, i), r, bnd)")
+            lines.append("        except Exception as e:")
+            lines.append(f"            raise r.error_at(e, {nodes}, (path, i)) from None")
+        lines.append("    return out")
+        self.chunks.append("\n".join(lines))
+        return name
+
+    def _continuation(self, field: _Field, complete: str, nullable: bool) -> str:
+        """The function completing a deferred value: `(future, r, out, key, path, bnd)`."""
+        name = self._name("k")
+        nodes = self.const(field.nodes, "n")
+        if nullable:
+            body = (
+                "    try:\n"
+                f"        out[key] = {complete}(future.result(), path, r, (out, path))\n"
+                "    except Exception as e:\n"
+                "        out[key] = None\n"
+                f"        r.add(r.error_at(e, {nodes}, path), path)"
+            )
+        else:
+            body = (
+                "    try:\n"
+                f"        out[key] = {complete}(future.result(), path, r, bnd)\n"
+                "    except Exception as e:\n"
+                f"        r.propagate(r.error_at(e, {nodes}, path), bnd)"
+            )
+        self.chunks.append(f"def {name}(future, r, out, key, path, bnd):\n{body}")
+        return name
+
+
+class _VariableFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_variable(self, _node: VariableNode, *_args: Any) -> None:
+        self.found = True
+
+
+def _uses_variables(node: Any) -> bool:
+    finder = _VariableFinder()
+    for argument in node.arguments or ():
+        visit(argument, finder)
+    return finder.found

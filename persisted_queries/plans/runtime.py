@@ -1,0 +1,219 @@
+"""What a compiled plan needs at run time: one `Run` per request, and its driver.
+
+Generated code (see `codegen`) completes everything it can synchronously and
+appends each loader future it meets to `Run.pending`, with the continuation
+that completes its value. The driver then awaits the whole level at once, so
+every load of a level lands in the same DataLoader batch, and runs the
+continuations in document order, which queue the next level. That is how a
+plan never issues more SQL statements than the reference executor.
+
+Errors follow graphql-core's rules exactly: a failing nullable position
+becomes null and records its error; a failing non-null one propagates to the
+nearest nullable ancestor (its "boundary"); an error under a position that
+was already nulled is dropped (graphql-core's `CollectedErrors`).
+
+Paths are linked tuples `(prev, key)`, cheap to build and only turned into
+lists when an error needs one. A boundary is `(container, path)`: the list or
+dict holding the nullable position, and that position's path (whose last key
+indexes the container); `None` is the root, which nulls `data`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    located_error,
+)
+from graphql.execution.values import VariableValues
+from graphql.pyutils import Path as GraphQLPath
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+PathTuple = tuple[Any, str | int] | None
+Boundary = tuple[Any, Any] | None
+Continuation = Callable[..., None]
+
+
+def path_list(path: PathTuple) -> list[str | int]:
+    keys: list[str | int] = []
+    while path is not None:
+        keys.append(path[1])
+        path = path[0]
+    keys.reverse()
+    return keys
+
+
+def graphql_path(path: PathTuple) -> GraphQLPath | None:
+    """graphql-core's Path for `path` (for a sampled request's resolver info)."""
+    if path is None:
+        return None
+    return GraphQLPath(graphql_path(path[0]), path[1], None)
+
+
+class Run:
+    """The state of one execution of a plan."""
+
+    __slots__ = (
+        "context",
+        "errors",
+        "info",
+        "operation",
+        "pending",
+        "positions",
+        "root_nulled",
+        "schema",
+        "traced",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        context: Any,
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.context = context
+        self.variables = variables
+        self.pending: list[tuple[Any, ...]] = []
+        self.errors: list[GraphQLError] = []
+        self.positions: set[PathTuple] = set()
+        self.root_nulled = False
+        # A sampled request (the context carries a tracer) gets a resolver info per
+        # field call with its real path, so `@traced` names its spans exactly as under
+        # the reference executor; an unsampled one shares this single info.
+        self.traced = getattr(context, "tracer", None) is not None
+        self.info = self._info(None, [], None, None, None)
+
+    def _info(
+        self,
+        field_name: str | None,
+        nodes: list[Any],
+        return_type: Any,
+        parent_type: GraphQLObjectType | None,
+        path: GraphQLPath | None,
+    ) -> GraphQLResolveInfo[Any]:
+        return GraphQLResolveInfo(
+            field_name,  # type: ignore[arg-type]
+            nodes,
+            return_type,
+            parent_type,  # type: ignore[arg-type]
+            path,  # type: ignore[arg-type]
+            self.schema,
+            {},
+            None,
+            self.operation,
+            self.variables.coerced,  # type: ignore[arg-type]  # as Strawberry passes them
+            self.context,
+            optimized_is_awaitable,  # type: ignore[arg-type]
+            None,
+            None,  # type: ignore[arg-type]
+        )
+
+    def field_info(
+        self,
+        field: GraphQLField,
+        name: str,
+        nodes: list[Any],
+        parent_type: GraphQLObjectType,
+        path: PathTuple,
+    ) -> GraphQLResolveInfo[Any]:
+        return self._info(name, nodes, field.type, parent_type, graphql_path(path))
+
+    def is_nulled(self, path: PathTuple) -> bool:
+        positions = self.positions
+        if not positions:
+            return False
+        if None in positions:
+            return True
+        while path is not None:
+            if path in positions:
+                return True
+            path = path[0]
+        return False
+
+    def add(self, error: GraphQLError, position: PathTuple) -> None:
+        """Record an error that nulled `position` (unless an ancestor is already null)."""
+        if self.is_nulled(position):
+            return
+        self.positions.add(position)
+        self.errors.append(error)
+
+    def propagate(self, error: GraphQLError, boundary: Boundary) -> None:
+        """A non-null position failed after its parent was built: null the boundary."""
+        if boundary is None:
+            self.root_nulled = True
+            self.add(error, None)
+            return
+        container, position = boundary
+        if self.is_nulled(position):
+            return
+        container[position[1]] = None
+        self.add(error, position)
+
+    def error_at(self, error: Exception, nodes: list[Any], path: PathTuple) -> GraphQLError:
+        return located_error(error, nodes, path_list(path))
+
+    def defer(self, value: Any, continuation: Continuation, *where: Any) -> None:
+        """Queue an awaitable field value; `continuation(future, run, *where)` completes it."""
+        if not isinstance(value, asyncio.Future):
+            value = asyncio.ensure_future(value)
+        self.pending.append((value, continuation, where))
+
+    async def drain(self) -> None:
+        """Resolve level after level until nothing is pending."""
+        while self.pending:
+            level, self.pending = self.pending, []
+            if self.positions:
+                level = self._alive(level)
+            for future, _continuation, _where in level:
+                if not future.done():
+                    await _settled(future)
+            for future, continuation, where in level:
+                if self.positions and self.is_nulled(where[2]):
+                    _abandon(future)
+                    continue
+                continuation(future, self, *where)
+
+    def _alive(self, level: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The items whose position is not nulled. graphql-core drops the errors of
+        the others and their data is detached: neither awaited nor completed."""
+        alive = []
+        for item in level:
+            if self.is_nulled(item[2][2]):
+                _abandon(item[0])
+            else:
+                alive.append(item)
+        return alive
+
+
+def _abandon(future: asyncio.Future[Any]) -> None:
+    """Leave a future to finish on its own, its error observed (not logged as lost)."""
+    future.add_done_callback(_observe)
+
+
+def _observe(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def _settled(future: asyncio.Future[Any]) -> None:
+    """Wait for `future` without raising its error (the continuation reads it)."""
+    try:
+        await future
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not future.cancelled() or (task is not None and task.cancelling()):
+            raise
+    except Exception:
+        pass
