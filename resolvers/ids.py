@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from resolvers.errors import InvalidIdError
 
@@ -12,7 +13,9 @@ NODE_TYPES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65_536)
 def encode_id(type_name: str, source_id: str) -> str:
+    """Pure, and asked for the same hot products over and over: worth memoising."""
     raw = f"{type_name}:{source_id}".encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 

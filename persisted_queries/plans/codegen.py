@@ -68,11 +68,11 @@ FieldDetailsList = list[FieldDetails]
 
 # Leaves whose Python value is already their output: (type, condition on `v`).
 _FAST_LEAVES: dict[Any, str] = {
-    GraphQLString: "v.__class__ is str",
-    GraphQLID: "v.__class__ is str",
-    GraphQLBoolean: "v.__class__ is bool",
-    GraphQLInt: "v.__class__ is int and -2147483648 <= v <= 2147483647",
-    GraphQLFloat: "v.__class__ is float and -INF < v < INF",
+    GraphQLString: "{v}.__class__ is str",
+    GraphQLID: "{v}.__class__ is str",
+    GraphQLBoolean: "{v}.__class__ is bool",
+    GraphQLInt: "{v}.__class__ is int and -2147483648 <= {v} <= 2147483647",
+    GraphQLFloat: "{v}.__class__ is float and -INF < {v} < INF",
 }
 
 
@@ -191,6 +191,8 @@ class CodeGenerator:
             "DTR": default_type_resolver,
         }
         self._count = 0
+        self._completions: dict[tuple[int, str], str] = {}
+        self._fields: list[_Field] = []  # kept alive: completions are memoised by id
         self.resolver_fields = 0
         self.attribute_fields = 0
 
@@ -297,15 +299,17 @@ class CodeGenerator:
         if definition is None:
             return  # graphql-core leaves an unknown field out (validation prevents it)
         field = _Field(parent, field_name, definition, details)
+        self._fields.append(field)
         get = self._getter(field, key)
         return_type: Any = definition.type
         nullable = not is_non_null_type(return_type)
-        named = return_type.of_type if not nullable else return_type
-        fast = _FAST_LEAVES.get(named)
-        if fast is not None and nullable:
-            fast = f"v is None or {fast}"
-        complete = self._complete(return_type, field)
-        resume = self._continuation(field, complete, nullable)
+        inner_type = return_type if nullable else return_type.of_type
+        fast = _FAST_LEAVES.get(inner_type)
+        if fast is not None:
+            fast = fast.format(v="v")
+            if nullable:
+                fast = f"v is None or {fast}"
+        resume = self._continuation(field, self._complete(return_type, field), nullable)
         nodes = self.const(field.nodes, "n")
         k = repr(key)
         lines.append("    try:")
@@ -317,18 +321,29 @@ class CodeGenerator:
         lines.append(f"        {branch} v.__class__ not in SYNC and AW(v):")
         lines.append(f"            out[{k}] = None")
         lines.append(f"            r.defer(v, {resume}, out, {k}, (path, {k}), bnd)")
-        lines.append("        else:")
         if nullable:
+            complete = self._complete(return_type, field)
+            lines.append("        else:")
             lines.append(f"            kp = (path, {k})")
             lines.append(f"            out[{k}] = {complete}(v, kp, r, (out, kp))")
             lines.append("    except Exception as e:")
             lines.append(f"        out[{k}] = None")
             lines.append(f"        kp = (path, {k})")
             lines.append(f"        r.add(r.error_at(e, {nodes}, kp), kp)")
+            return
+        # Non-null: the null check inline, then straight into the inner completion
+        # (an object's own function, skipping the wrappers the continuation uses).
+        message = f"Cannot return null for non-nullable field {parent}.{field_name}."
+        lines.append(f"        elif v is None or v is Undefined: raise TypeError({message!r})")
+        if is_object_type(inner_type):
+            target = self._object_of(inner_type, field)
+            lines.append("        elif isinstance(v, Exception): raise v")
+            lines.append(f"        else: out[{k}] = {target}(v, (path, {k}), r, bnd)")
         else:
-            lines.append(f"            out[{k}] = {complete}(v, (path, {k}), r, bnd)")
-            lines.append("    except Exception as e:")
-            lines.append(f"        raise r.error_at(e, {nodes}, (path, {k})) from None")
+            inner = self._complete(inner_type, field)
+            lines.append(f"        else: out[{k}] = {inner}(v, (path, {k}), r, bnd)")
+        lines.append("    except Exception as e:")
+        lines.append(f"        raise r.error_at(e, {nodes}, (path, {k})) from None")
 
     def _getter(self, field: _Field, key: str) -> str:
         """The expression reading the field's value from `src`."""
@@ -375,7 +390,24 @@ class CodeGenerator:
     # -- completion -----------------------------------------------------------------
 
     def _complete(self, return_type: Any, field: _Field) -> str:
-        """A function `(v, path, r, bnd) -> completed value` for `return_type`."""
+        """A function `(v, path, r, bnd) -> completed value` for `return_type` (one per
+        field and type: the inline path and the continuation share it)."""
+        memo_key = (id(field), str(return_type))
+        found = self._completions.get(memo_key)
+        if found is None:
+            found = self._completions[memo_key] = self._new_completion(return_type, field)
+        return found
+
+    def _object_of(self, object_type: GraphQLObjectType, field: _Field) -> str:
+        """The function of `field`'s selection on `object_type` (made once per field)."""
+        memo_key = (id(field), f"object {object_type.name}")
+        found = self._completions.get(memo_key)
+        if found is None:
+            grouped = self._subfields(object_type, field)
+            found = self._completions[memo_key] = self._object(object_type, grouped, field)
+        return found
+
+    def _new_completion(self, return_type: Any, field: _Field) -> str:
         if is_non_null_type(return_type):
             inner = self._complete(return_type.of_type, field)
             message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
@@ -408,7 +440,7 @@ class CodeGenerator:
         if is_abstract_type(return_type):
             return self._abstract(return_type, field)
         assert is_object_type(return_type)
-        target = self._object(return_type, self._subfields(return_type, field), field)
+        target = self._object_of(return_type, field)
         name = self._name("co")
         self.chunks.append(
             f"def {name}(v, path, r, bnd):\n"
@@ -432,7 +464,7 @@ class CodeGenerator:
 
     def _abstract(self, return_type: Any, field: _Field) -> str:
         dispatch = {
-            possible.name: self._object(possible, self._subfields(possible, field), field)
+            possible.name: self._object_of(possible, field)
             for possible in self.schema.get_possible_types(return_type)
         }
         table = "{" + ", ".join(f"{k!r}: {v}" for k, v in dispatch.items()) + "}"
@@ -463,7 +495,7 @@ class CodeGenerator:
         named = item_type if nullable else item_type.of_type
         fast = _FAST_LEAVES.get(named)
         if fast is not None:
-            fast = fast.replace("v", "item").replace("INF", "INF")
+            fast = fast.format(v="item")
             if nullable:
                 fast = f"item is None or {fast}"
         complete = self._complete(item_type, field)

@@ -25,8 +25,15 @@ class Money:
 
 def money(amount: Decimal, currency_code: str) -> Money:
     """Money rounded half-up to the currency's minor unit."""
-    exponent = Decimal(1).scaleb(-_MINOR_UNITS.get(currency_code, 2))
+    exponent = _EXPONENTS.get(currency_code)
+    if exponent is None:
+        exponent = _EXPONENTS[currency_code] = Decimal(1).scaleb(
+            -_MINOR_UNITS.get(currency_code, 2)
+        )
     return Money(amount.quantize(exponent, rounding=ROUND_HALF_UP), currency_code)
+
+
+_EXPONENTS: dict[str, Decimal] = {}
 
 
 @dataclass(frozen=True, slots=True)
