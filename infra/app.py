@@ -14,13 +14,14 @@ import orjson
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
-from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEndpoint
+from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEdge, GraphQLEndpoint
 from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries
 from infra.readpool import ReadPool
@@ -159,7 +160,11 @@ def create_app(
     ]
     if settings.bench_mode:
         routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(GraphQLEdge, endpoint=graphql)],
+    )
 
 
 class FloorEndpoint:
