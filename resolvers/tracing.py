@@ -35,4 +35,6 @@ def traced(resolver: F) -> F:
         ):
             return resolver(root, info, *args, **kwargs)
 
+    # Compiled plans call the undecorated resolver on unsampled requests.
+    wrapper.vitrine_untraced = resolver  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

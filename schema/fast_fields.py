@@ -12,6 +12,9 @@ swaps them, field by field, for the cheapest equivalent:
 
 Fields with enum or input-object arguments (the listings, one or two per
 request) keep Strawberry's resolver, which converts those arguments.
+
+Each direct resolver carries `vitrine_direct = (function, takes_info, names)`
+so that compiled plans (persisted_queries.plans) can call `function` itself.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ def _direct_resolver(field: GraphQLField) -> Callable[..., Any] | None:
         return None
     function = resolver.wrapped_func
     names = {graphql: python for graphql, python in _argument_names(resolver, field).items()}
+    direct = _direct_call(resolver, function, names)
+    if direct is not None:
+        direct.vitrine_direct = (function, resolver.info_parameter is not None, names)  # type: ignore[attr-defined]
+    return direct
+
+
+def _direct_call(resolver: Any, function: Any, names: dict[str, str]) -> Callable[..., Any] | None:
     takes_root = resolver.root_parameter is not None
     takes_info = resolver.info_parameter is not None
     positional = list(inspect.signature(function).parameters)

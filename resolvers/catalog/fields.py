@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from strawberry.types import Info
 
@@ -43,14 +43,13 @@ class InventoryStatus(Enum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
-@dataclass(frozen=True, slots=True)
-class InventoryView:
+class InventoryView(NamedTuple):
     status: InventoryStatus
     available: int
 
 
 @dataclass(frozen=True, slots=True)
-class RatingView:
+class RatingView:  # a dataclass: a NamedTuple's `count` would shadow tuple.count
     average: float
     count: int
 

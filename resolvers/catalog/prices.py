@@ -1,5 +1,7 @@
 """Read-time price rules of the catalog (pure): list price by quantity tier and segment.
 
+The views are NamedTuples: several are built per product per request.
+
 Promotions arrive with the pricing engine (issue 6); until then `final` is
 the list price and no promotion applies.
 """
@@ -7,9 +9,8 @@ the list price and no promotion applies.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from readmodels.catalog.rows import ProductRow, TierRow
 
@@ -17,8 +18,7 @@ from readmodels.catalog.rows import ProductRow, TierRow
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3}
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
+class Money(NamedTuple):
     amount: Decimal
     currency_code: str
 
@@ -36,23 +36,20 @@ def money(amount: Decimal, currency_code: str) -> Money:
 _EXPONENTS: dict[str, Decimal] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class PriceTierView:
+class PriceTierView(NamedTuple):
     min_quantity: int
     unit_price: Money
 
 
-@dataclass(frozen=True, slots=True)
-class ProductPriceView:
+class ProductPriceView(NamedTuple):
     list_price: Money
     final: Money
     compare_at: Money | None
     tier: PriceTierView | None
-    applied_promotions: list[Any] = field(default_factory=list)
+    applied_promotions: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class PriceRangeView:
+class PriceRangeView(NamedTuple):
     min: Money
     max: Money
 
