@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
@@ -24,8 +24,9 @@ class PageInfo:
     end_cursor: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Edge(Generic[T]):
+class Edge(NamedTuple, Generic[T]):
+    """One per listed item per request: a NamedTuple builds faster than a dataclass."""
+
     cursor: str
     node: T
 

@@ -118,8 +118,7 @@ class CollectionRow:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class ListedProduct:
+class ListedProduct(NamedTuple):
     """A product of a listing page, with the sort key its cursor encodes."""
 
     product: ProductRow

@@ -107,7 +107,10 @@ def product_price(root: ProductRow, info: Ctx, quantity: int | None = 1) -> pric
 
 def product_inventory(root: ProductRow) -> InventoryView:
     units = available({"on_hand": root.on_hand})
-    return InventoryView(InventoryStatus(inventory_status(units)), units)
+    return InventoryView(_STATUSES[inventory_status(units)], units)
+
+
+_STATUSES = {status.value: status for status in InventoryStatus}
 
 
 def product_rating(root: ProductRow) -> RatingView | None:
