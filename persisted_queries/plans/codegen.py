@@ -26,11 +26,13 @@ from __future__ import annotations
 import inspect as pyinspect
 import keyword
 from collections.abc import Callable
+from enum import Enum
 from math import inf
 from typing import Any
 
 from graphql import (
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
     GraphQLFloat,
@@ -317,11 +319,7 @@ class CodeGenerator:
         return_type: Any = definition.type
         nullable = not is_non_null_type(return_type)
         inner_type = return_type if nullable else return_type.of_type
-        fast = _FAST_LEAVES.get(inner_type)
-        if fast is not None:
-            fast = fast.format(v="v")
-            if nullable:
-                fast = f"v is None or {fast}"
+        fast, fast_value = self._fast_leaf(inner_type, "v", nullable)
         resume = self._continuation(field, self._complete(return_type, field), nullable)
         nodes = self.const(field.nodes, "n")
         k = repr(key)
@@ -329,7 +327,7 @@ class CodeGenerator:
         lines.append(f"        v = {get}")
         branch = "if"
         if fast is not None:
-            lines.append(f"        if {fast}: out[{k}] = v")
+            lines.append(f"        if {fast}: out[{k}] = {fast_value}")
             branch = "elif"
         lines.append(f"        {branch} v.__class__ not in SYNC and AW(v):")
         lines.append(f"            out[{k}] = None")
@@ -358,6 +356,27 @@ class CodeGenerator:
             lines.append(f"        else: out[{k}] = {inner}(v, (path, {k}), r, bnd)")
         lines.append("    except Exception as e:")
         lines.append(f"        raise r.error_at(e, {nodes}, (path, {k})) from None")
+
+    def _fast_leaf(self, named: Any, var: str, nullable: bool) -> tuple[str | None, str]:
+        """(condition, value) for a leaf value whose output needs no coercion call: a
+        built-in scalar already in its JSON form, or a member of a Strawberry enum
+        (its name, from a table checked against the type's own serializer)."""
+        condition = _FAST_LEAVES.get(named)
+        value = var
+        if condition is None and isinstance(named, GraphQLEnumType):
+            table = _enum_names(named)
+            if table is not None:
+                members, names = table
+                condition = f"{{v}}.__class__ is {self.const(members, 'enum')}"
+                value = f"{self.const(names, 'names')}[{var}]"
+        if condition is None:
+            return None, var
+        condition = condition.format(v=var)
+        if nullable:
+            condition = f"{var} is None or {condition}"
+            if value != var:
+                value = f"(None if {var} is None else {value})"
+        return condition, value
 
     def _getter(self, field: _Field, key: str) -> str:
         """The expression reading the field's value from `src`."""
@@ -533,11 +552,7 @@ class CodeGenerator:
         item_type = return_type.of_type
         nullable = not is_non_null_type(item_type)
         named = item_type if nullable else item_type.of_type
-        fast = _FAST_LEAVES.get(named)
-        if fast is not None:
-            fast = fast.format(v="item")
-            if nullable:
-                fast = f"item is None or {fast}"
+        fast, fast_value = self._fast_leaf(named, "item", nullable)
         complete = self._complete(item_type, field)
         resume = self._continuation(field, complete, nullable)
         nodes = self.const(field.nodes, "n")
@@ -558,7 +573,7 @@ class CodeGenerator:
         ]
         branch = "if"
         if fast is not None:
-            lines.append(f"            if {fast}: out[i] = item")
+            lines.append(f"            if {fast}: out[i] = {fast_value}")
             branch = "elif"
         lines.append(f"            {branch} item.__class__ not in SYNC and AW(item):")
         lines.append(f"                r.defer(item, {resume}, out, i, (path, i), bnd)")
@@ -569,6 +584,17 @@ class CodeGenerator:
             lines.append("        except Exception as e:")
             lines.append("            ip = (path, i)")
             lines.append(f"            r.add(r.error_at(e, {nodes}, ip), ip)")
+        elif is_object_type(named):
+            # Straight into the object's function, as for a non-null field.
+            message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
+            target = self._object_of(named, field)
+            lines[-1] = "            elif item is None or item is Undefined:"
+            lines.append(f"                raise TypeError({message!r})")
+            lines.append("            else:")
+            lines.append("                if item.__class__ not in NE: NX(item)")
+            lines.append(f"                out[i] = {target}(item, (path, i), r, bnd)")
+            lines.append("        except Exception as e:")
+            lines.append(f"            raise r.error_at(e, {nodes}, (path, i)) from None")
         else:
             lines.append(f"                out[i] = {complete}(item, (path, i), r, bnd)")
             lines.append("        except Exception as e:")
@@ -598,6 +624,27 @@ class CodeGenerator:
             )
         self.chunks.append(f"def {name}(future, r, out, key, path, bnd):\n{body}")
         return name
+
+
+def _enum_names(enum_type: GraphQLEnumType) -> tuple[type, dict[Any, str]] | None:
+    """The Python enum class behind a GraphQL enum and each member's output, when every
+    value is a member of that one class and serializes to its GraphQL name."""
+    members = [value.value for value in enum_type.values.values()]
+    classes = {member.__class__ for member in members}
+    if len(classes) != 1:
+        return None
+    (cls,) = classes
+    if not issubclass(cls, Enum) or len(members) != len(cls):
+        return None
+    names = {}
+    for name, value in enum_type.values.items():
+        try:
+            if enum_type.coerce_output_value(value.value) != name:
+                return None
+        except Exception:
+            return None
+        names[value.value] = name
+    return cls, names
 
 
 class _VariableFinder(Visitor):
