@@ -23,9 +23,12 @@ errors and nulls propagate.
 
 from __future__ import annotations
 
+import ast
 import inspect as pyinspect
 import keyword
+import textwrap
 from collections.abc import Callable
+from decimal import Decimal
 from enum import Enum
 from math import inf
 from typing import Any
@@ -90,6 +93,22 @@ def is_async(value: Any) -> bool:
     if cls is not _GENERATOR:  # a generator's awaitability depends on its code object
         SYNC_CLASSES.add(cls)
     return False
+
+
+def is_async_list(value: Any) -> bool:
+    """`is_async` for a list field's value, where an async iterable is awaited too
+    (graphql-core collects it); classes that are neither are remembered apart."""
+    cls = value.__class__
+    if cls in SYNC_LIST_CLASSES:
+        return False
+    if optimized_is_awaitable(value) or hasattr(value, "__aiter__"):
+        return True
+    if cls is not _GENERATOR:
+        SYNC_LIST_CLASSES.add(cls)
+    return False
+
+
+SYNC_LIST_CLASSES: set[type] = {type(None), list, tuple}
 
 
 def raise_if_exception(value: Any) -> None:
@@ -196,9 +215,11 @@ class CodeGenerator:
             "GraphQLError": GraphQLError,
             "INF": inf,
             "SYNC": SYNC_CLASSES,
+            "SYNC_L": SYNC_LIST_CLASSES,
             "NE": NOT_EXCEPTIONS,
             "NX": raise_if_exception,
             "AW": is_async,
+            "AWL": is_async_list,
             "is_iterable": is_iterable,
             "GA": get_argument_values,
             "IRT": invalid_return_type_error,
@@ -329,7 +350,10 @@ class CodeGenerator:
         if fast is not None:
             lines.append(f"        if {fast}: out[{k}] = {fast_value}")
             branch = "elif"
-        lines.append(f"        {branch} v.__class__ not in SYNC and AW(v):")
+        if is_list_type(inner_type):
+            lines.append(f"        {branch} v.__class__ not in SYNC_L and AWL(v):")
+        else:
+            lines.append(f"        {branch} v.__class__ not in SYNC and AW(v):")
         lines.append(f"            out[{k}] = None")
         lines.append(f"            r.defer(v, {resume}, out, {k}, (path, {k}), bnd)")
         if nullable:
@@ -399,11 +423,15 @@ class CodeGenerator:
         resolve = definition.resolve
         if resolve is None:
             raise UnsupportedOperationError(f"{field.parent.name}.{field.name} has no resolver")
-        info = (
-            f"(r.field_info({self.const(definition, 'fd')}, {field.name!r},"
+        full_info = (
+            f"r.field_info({self.const(definition, 'fd')}, {field.name!r},"
             f" {self.const(field.nodes, 'n')}, {self.const(field.parent, 't')}, (path, {key!r}))"
-            " if tr else info)"
         )
+        # The request's shared info (no per-call path, nodes or parent type) is enough
+        # for a resolver that reads nothing of it but `.context`; any other gets its
+        # own, as graphql-core builds it. Sampled requests always get their own.
+        shared = _reads_only_context(_resolver_function(resolve, strawberry_field))
+        info = f"({full_info} if tr else info)" if shared else full_info
         dynamic = has_args and _uses_variables(node)
         direct = getattr(resolve, "vitrine_direct", None)
         if direct is not None and not dynamic:
@@ -422,6 +450,8 @@ class CodeGenerator:
             raise UnsupportedOperationError(f"argument error: {error.message}") from None
         if not arguments:
             return call + ")"
+        if not _immutable(arguments):  # a list or an input object: fresh for each call
+            return f"{call}, **GA({self.const(definition, 'fd')}, {self.const(node, 'node')}))"
         return f"{call}, **{self.const(arguments, 'args')})"
 
     def _direct_call(
@@ -444,6 +474,15 @@ class CodeGenerator:
         renamed = {names[name]: value for name, value in arguments.items()}
         if not renamed:
             return call + ")"
+        if not _immutable(renamed):  # fresh for each call, as graphql-core builds them
+
+            def rename(values: dict[str, Any]) -> dict[str, Any]:
+                return {names[name]: value for name, value in values.items()}
+
+            return (
+                f"{call}, **{self.const(rename, 'rn')}(GA({self.const(definition, 'fd')},"
+                f" {self.const(node, 'node')})))"
+            )
         return f"{call}, **{self.const(renamed, 'args')})"
 
     # -- completion -----------------------------------------------------------------
@@ -528,6 +567,8 @@ class CodeGenerator:
         }
         table = "{" + ", ".join(f"{k!r}: {v}" for k, v in dispatch.items()) + "}"
         resolve_type = return_type.resolve_type or default_type_resolver
+        if pyinspect.iscoroutinefunction(resolve_type):
+            raise UnsupportedOperationError(f"{return_type.name}.resolve_type is async")
         name = self._name("ca")
         definition = self.const(field.definition, "fd")
         nodes = self.const(field.nodes, "n")
@@ -575,7 +616,7 @@ class CodeGenerator:
         if fast is not None:
             lines.append(f"            if {fast}: out[i] = {fast_value}")
             branch = "elif"
-        lines.append(f"            {branch} item.__class__ not in SYNC and AW(item):")
+        lines.append(f"            {branch} item.__class__ not in SYNC_L and AWL(item):")
         lines.append(f"                r.defer(item, {resume}, out, i, (path, i), bnd)")
         lines.append("            else:")
         if nullable:
@@ -624,6 +665,63 @@ class CodeGenerator:
             )
         self.chunks.append(f"def {name}(future, r, out, key, path, bnd):\n{body}")
         return name
+
+
+_IMMUTABLE = (str, int, float, bool, Decimal, Enum, type(None))
+
+
+def _immutable(value: Any) -> bool:
+    """Whether an argument value can be shared by every call (graphql-core builds fresh
+    ones per call, and a resolver may mutate a list it is given)."""
+    if isinstance(value, dict):
+        return all(_immutable(v) for v in value.values())
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return isinstance(value, _IMMUTABLE)
+
+
+def _resolver_function(resolve: Any, strawberry_field: Any) -> tuple[Any, str | None] | None:
+    """The Python function behind a field's resolver, and the name of its info parameter."""
+    direct = getattr(resolve, "vitrine_direct", None)
+    if direct is not None:
+        function = direct[0]
+        resolver = strawberry_field.base_resolver if strawberry_field is not None else None
+    elif strawberry_field is not None and strawberry_field.base_resolver is not None:
+        resolver = strawberry_field.base_resolver
+        if strawberry_field.extensions:
+            return None
+        function = resolver.wrapped_func
+    else:
+        return None
+    function = getattr(function, "vitrine_untraced", function)
+    parameter = resolver.info_parameter if resolver is not None else None
+    return function, (parameter.name if parameter is not None else None)
+
+
+def _reads_only_context(found: tuple[Any, str | None] | None) -> bool:
+    """Whether the function uses its info parameter only as `info.context` (read from
+    its source), or takes none."""
+    if found is None:
+        return False
+    function, parameter = found
+    if parameter is None:
+        return True
+    try:
+        tree = ast.parse(textwrap.dedent(pyinspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    names = contexts = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == parameter:
+            names += 1
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "context"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == parameter
+        ):
+            contexts += 1
+    return names == contexts
 
 
 def _enum_names(enum_type: GraphQLEnumType) -> tuple[type, dict[Any, str]] | None:

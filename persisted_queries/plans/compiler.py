@@ -86,6 +86,7 @@ class CompiledOperation:
     cost: OperationCost
     stats: PlanStats
     policy: Any = None
+    definitions: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     variants: dict[tuple[Any, ...], Variant] = field(default_factory=dict)
 
     @property
@@ -126,8 +127,13 @@ class CompiledOperation:
         except UnsupportedOperationError as error:
             self.stats.fell_back(self.name, str(error))
             return None
+        except GraphQLError:
+            # A directive's variable that does not coerce (`@skip(if: $v)`, $v null):
+            # graphql-core reports it in its own way; leave it to graphql-core.
+            self.stats.fallback_executions += 1
+            return None
         self.stats.executions += 1
-        run = Run(self.schema, self.operation, context, variables)
+        run = Run(self.schema, self.operation, context, variables, self.definitions)
         data: dict[str, Any] | None
         if variant.root is not None:
             try:
@@ -148,14 +154,15 @@ async def _serially(steps: list[Callable[..., Any]], root_value: Any, run: Run) 
     data: dict[str, Any] = {}
     for step in steps:
         try:
-            data.update(step(root_value, None, run, None))
+            out = step(root_value, None, run, None)
         except GraphQLError as error:
             run.add(error, None)
             await run.drain()
             return None
-        await run.drain()
+        await run.drain()  # fills `out` in place: merge it once the field is complete
         if run.root_nulled:
             return None
+        data.update(out)
     return data
 
 
@@ -255,6 +262,7 @@ def compile_operation(
         directive_variables,
         operation_cost(schema, document, operation),
         stats or PlanStats(),
+        definitions={name: details.definition for name, details in fragments.items()},
     )
     if not directive_variables:
         compiled.variant(NO_VARIABLES)

@@ -64,6 +64,7 @@ class Run:
     __slots__ = (
         "context",
         "errors",
+        "fragments",
         "info",
         "operation",
         "pending",
@@ -80,8 +81,10 @@ class Run:
         operation: OperationDefinitionNode,
         context: Any,
         variables: VariableValues,
+        fragments: dict[str, Any] | None = None,
     ) -> None:
         self.schema = schema
+        self.fragments = fragments or {}
         self.operation = operation
         self.context = context
         self.variables = variables
@@ -110,7 +113,7 @@ class Run:
             parent_type,  # type: ignore[arg-type]
             path,  # type: ignore[arg-type]
             self.schema,
-            {},
+            self.fragments,
             None,
             self.operation,
             self.variables.coerced,  # type: ignore[arg-type]  # as Strawberry passes them
@@ -165,21 +168,31 @@ class Run:
         return located_error(error, nodes, path_list(path))
 
     def defer(self, value: Any, continuation: Continuation, *where: Any) -> None:
-        """Queue an awaitable field value; `continuation(future, run, *where)` completes it."""
+        """Queue an awaitable field value; `continuation(future, run, *where)` completes it.
+        An async iterable (a list field's value) is collected into a list first."""
         if not isinstance(value, asyncio.Future):
+            if not optimized_is_awaitable(value) and hasattr(value, "__aiter__"):
+                value = _collect(value)
             value = asyncio.ensure_future(value)
         self.pending.append((value, continuation, where))
 
     async def drain(self) -> None:
-        """Resolve level after level until nothing is pending."""
+        """Resolve level after level until nothing is pending.
+
+        A level's futures are all awaited before any of its continuations run, so
+        the next level's loads share their batches. The continuations then run in
+        the order their futures settled (those already settled first, in document
+        order): graphql-core completes each field as its future settles, and that
+        order decides which errors survive when one nulls a shared parent.
+        """
         while self.pending:
             level, self.pending = self.pending, []
             if self.positions:
                 level = self._alive(level)
-            for future, _continuation, _where in level:
-                if not future.done():
-                    await _settled(future)
-            for future, continuation, where in level:
+            ready = [item for item in level if item[0].done()]
+            if len(ready) < len(level):
+                ready.extend(await _in_settling_order([i for i in level if not i[0].done()]))
+            for future, continuation, where in ready:
                 if self.positions and self.is_nulled(where[2]):
                     _abandon(future)
                     continue
@@ -207,13 +220,24 @@ def _observe(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-async def _settled(future: asyncio.Future[Any]) -> None:
-    """Wait for `future` without raising its error (the continuation reads it)."""
-    try:
-        await future
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if not future.cancelled() or (task is not None and task.cancelling()):
-            raise
-    except Exception:
-        pass
+async def _in_settling_order(waiting: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Wait until every item's future has settled; the items in the order they did."""
+    settled: list[tuple[Any, ...]] = []
+    all_settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def recorder(item: tuple[Any, ...]) -> Callable[[Any], None]:
+        def record(_future: Any) -> None:
+            settled.append(item)
+            if len(settled) == len(waiting) and not all_settled.done():
+                all_settled.set_result(None)
+
+        return record
+
+    for item in waiting:
+        item[0].add_done_callback(recorder(item))
+    await all_settled
+    return settled
+
+
+async def _collect(values: Any) -> list[Any]:
+    return [value async for value in values]
