@@ -44,6 +44,7 @@ def pq_push(file: Path, client: str) -> None:
     """
     from infra import cli
     from persisted_queries.manifest import ManifestError
+    from persisted_queries.plans.report import plan_report
     from persisted_queries.registration import push_manifest
     from persisted_queries.store import DocumentIdConflictError
     from schema.build import build_schema
@@ -56,10 +57,17 @@ def pq_push(file: Path, client: str) -> None:
         async with _store(url) as store:
             result = await push_manifest(store, schema, raw, client_name=client)
         where = f"the list of client {client!r}" if client else "the shared list"
-        return (
+        plans = plan_report(schema, result.bodies)
+        lines = [
             f"Registered {result.count} operations from {file.name} in {where}"
-            f" ({result.added} new, {result.count - result.added} already registered)."
-        )
+            f" ({result.added} new, {result.count - result.added} already registered).",
+            f"{plans.compiled} operations run on compiled plans.",
+        ]
+        lines += [
+            f"{name or '(anonymous)'} runs on the reference executor: {reason}"
+            for name, reason in plans.fallbacks
+        ]
+        return "\n".join(lines)
 
     try:
         message = _with_database(push)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from persisted_queries.documents import APQ, MANIFEST
 from persisted_queries.manifest import ManifestError
+from persisted_queries.plans.report import plan_report
 from persisted_queries.provider import MAX_CLIENT_NAME, PersistedDocuments
 from persisted_queries.registration import push_manifest
 from persisted_queries.store import DocumentIdConflictError, DocumentStore
@@ -131,8 +132,15 @@ class PersistedQueriesAdmin:
             return _json({"errors": errors}, 409)
         if self._provider is not None:
             self._provider.forget()
+        plans = plan_report(self._schema, result.bodies)
         return _json(
-            {"count": result.count, "added": result.added, "client": result.client_name}, 201
+            {
+                "count": result.count,
+                "added": result.added,
+                "client": result.client_name,
+                "plans": plans.as_json(),
+            },
+            201,
         )
 
     async def _remove(self, request: Request) -> Response:

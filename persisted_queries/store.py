@@ -59,6 +59,7 @@ class PushResult:
     count: int
     added: int
     client_name: str
+    bodies: tuple[str, ...] = ()
 
 
 class DocumentIdConflictError(Exception):
@@ -177,7 +178,7 @@ class DocumentStore:
                 )
         if self._cache is not None:
             await self._cache.put(documents, overwrite=True)
-        return PushResult(len(documents), added, client_name)
+        return PushResult(len(documents), added, client_name, tuple(d.body for d in documents))
 
     async def list_documents(
         self, *, client_name: str | None = None, source: str | None = MANIFEST

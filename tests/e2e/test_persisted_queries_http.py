@@ -235,6 +235,7 @@ def test_manifest_pushed_with_the_cli_serves_document_ids(world: str, tmp_path: 
         "Registered 2 operations from persisted-query-manifest.json in the shared list"
         " (2 new, 0 already registered)."
     ) in pushed.stderr
+    assert "2 operations run on compiled plans." in pushed.stderr
     again = vitrine(world, tmp_path, "pq", "push", str(path))
     assert "(0 new, 2 already registered)" in again.stderr
     assert listed_names(world, tmp_path) == ["MugTitle", "ProductPage"]
@@ -275,7 +276,25 @@ def test_admin_endpoint_pushes_lists_and_removes(world: str, tmp_path: Path) -> 
         anonymous = admin(server, "POST", json={"title-v1": TITLE}, headers={})
         assert (anonymous.status_code, code(anonymous)) == (401, "UNAUTHENTICATED")
         pushed = admin(server, "POST", json={"title-v1": TITLE, "price-v1": PRICE})
-        assert (pushed.status_code, pushed.json()) == (201, {"count": 2, "added": 2, "client": ""})
+        assert (pushed.status_code, pushed.json()) == (
+            201,
+            {
+                "count": 2,
+                "added": 2,
+                "client": "",
+                "plans": {"compiled": 2, "fallbacks": []},
+            },
+        )
+        introspecting = admin(
+            server, "POST", json={"schema-v1": "query Types { __schema { queryType { name } } }"}
+        )
+        assert introspecting.json()["plans"] == {
+            "compiled": 0,
+            "fallbacks": [
+                {"operation": "Types", "reason": "introspection runs on the reference executor"}
+            ],
+        }
+        assert admin(server, "DELETE", "/schema-v1").status_code == 200
         bad = admin(server, "POST", json={"broken-v1": "query Broken { nope }"})
         assert (bad.status_code, code(bad)) == (400, "INVALID_MANIFEST")
         assert bad.json()["errors"][0]["extensions"] == {
@@ -374,7 +393,12 @@ def test_client_lists_follow_the_client_name_header(world: str, tmp_path: Path) 
         world, tmp_path, admin_token=ADMIN_TOKEN, safelist_mode="safelist"
     ) as server:
         pushed = admin(server, "POST", params={"client": "ios"}, json={"ios-title-1": TITLE})
-        assert pushed.json() == {"count": 1, "added": 1, "client": "ios"}
+        assert pushed.json() == {
+            "count": 1,
+            "added": 1,
+            "client": "ios",
+            "plans": {"compiled": 1, "fallbacks": []},
+        }
         ios = {"apollographql-client-name": "ios"}
         android = {"apollographql-client-name": "android"}
         assert (
