@@ -228,6 +228,8 @@ class CodeGenerator:
         }
         self._count = 0
         self._completions: dict[tuple[int, str], str] = {}
+        # Objects made only of fast plain fields: (reads, checks, dict display) of `src`.
+        self._plain_objects: dict[str, tuple[list[str], str, str]] = {}
         self._fields: list[_Field] = []  # kept alive: completions are memoised by id
         self.resolver_fields = 0
         self.attribute_fields = 0
@@ -305,14 +307,72 @@ class CodeGenerator:
                 f"    if not {self.const(object_type.is_type_of, 'ito')}(src, r.info):"
                 f" raise IRT({self.const(object_type)}, src, {self.const(parent_field.details)})"
             )
-        lines.append("    out = {}")
-        lines.append("    info = r.info")
-        lines.append("    tr = r.traced")
+        plain = self._all_plain(object_type, grouped)
+        if plain is not None:
+            reads, checks, display = plain
+            lines += ["    try:", *(f"        {read}" for read in reads)]
+            lines += ["    except Exception:", "        pass", "    else:"]
+            lines += [f"        if {checks}:", f"            return {display}"]
+            self._plain_objects[name] = plain
+        body: list[str] = []
         for key, details in grouped.items():
-            self._field(lines, object_type, key, details)
+            self._field(body, object_type, key, details)
+        lines.append("    out = {}")
+        if any("info" in line for line in body):
+            lines.append("    info = r.info")
+        if any("tr " in line or "tr)" in line for line in body):
+            lines.append("    tr = r.traced")
+        lines.extend(body)
         lines.append("    return out")
         self.chunks.append("\n".join(lines))
         return name
+
+    def _all_plain(
+        self, object_type: GraphQLObjectType, grouped: dict[str, FieldDetailsList]
+    ) -> tuple[list[str], str, str] | None:
+        """When every field is a plain attribute of a leaf type with a fast form, the
+        whole object is one dict display, after all its values pass their checks;
+        anything else (an error, a null, a value needing its serializer) takes the
+        field-by-field path, which reads the attributes again."""
+        reads: list[str] = []
+        checks: list[str] = []
+        items: list[str] = []
+        for index, (key, details) in enumerate(grouped.items()):
+            node = details[0].node
+            field_name = node.name.value
+            if field_name == "__typename":
+                items.append(f"{key!r}: {object_type.name!r}")
+                continue
+            if details[0].fragment_variable_values is not None or field_name in META_FIELDS:
+                return None
+            definition = self.schema.get_field(object_type, field_name)
+            if definition is None:
+                return None
+            strawberry_field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
+            if (
+                strawberry_field is None
+                or strawberry_field.base_resolver is not None
+                or strawberry_field.extensions
+                or definition.args
+                or node.arguments
+            ):
+                return None
+            python_name = strawberry_field.python_name
+            if not python_name.isidentifier() or keyword.iskeyword(python_name):
+                return None
+            field_type: Any = definition.type
+            nullable = not is_non_null_type(field_type)
+            named = field_type if nullable else field_type.of_type
+            var = f"v{index}"
+            condition, value = self._fast_leaf(named, var, nullable)
+            if condition is None:
+                return None
+            reads.append(f"{var} = src.{python_name}")
+            checks.append(f"({condition})")
+            items.append(f"{key!r}: {value}")
+        if not reads or object_type.is_type_of is not None:
+            return None
+        return reads, " and ".join(checks), "{" + ", ".join(items) + "}"
 
     def _field(
         self,
@@ -626,9 +686,26 @@ class CodeGenerator:
             lines.append("            ip = (path, i)")
             lines.append(f"            r.add(r.error_at(e, {nodes}, ip), ip)")
         elif is_object_type(named):
-            # Straight into the object's function, as for a non-null field.
+            # Straight into the object's function, as for a non-null field; an object of
+            # fast plain fields is built right here when its item is of a class known
+            # to be neither awaitable nor an exception.
             message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
             target = self._object_of(named, field)
+            plain = self._plain_objects.get(target)
+            if plain is not None:
+                reads, checks, display = plain
+                inline = [
+                    "            if item.__class__ in NE and item.__class__ in SYNC_L:",
+                    "                try:",
+                    *(f"                    {read.replace('src.', 'item.')}" for read in reads),
+                    "                except Exception:",
+                    "                    pass",
+                    "                else:",
+                    f"                    if {checks}:",
+                    f"                        out[i] = {display}",
+                    "                        continue",
+                ]
+                lines[lines.index("        try:") + 1 : lines.index("        try:") + 1] = inline
             lines[-1] = "            elif item is None or item is Undefined:"
             lines.append(f"                raise TypeError({message!r})")
             lines.append("            else:")
