@@ -18,7 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache",)
+ONLY_PHASES = ("cache", "plans")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
@@ -44,11 +44,14 @@ def build_options(
     freshness: bool,
     rebuild: bool,
     cache_phase: bool = True,
+    plans_phase: bool = True,
     only: str | None = None,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
     if only == "cache" and not cache_phase:
         raise click.BadParameter("--only cache contradicts --no-cache-phase", param_hint="--only")
+    if only == "plans" and not plans_phase:
+        raise click.BadParameter("--only plans contradicts --no-plans-phase", param_hint="--only")
     if connections < threads:
         raise click.BadParameter(
             "needs at least one connection per thread", param_hint="--connections"
@@ -77,6 +80,7 @@ def build_options(
         freshness=freshness,
         rebuild=rebuild,
         cache_phase=cache_phase,
+        plans_phase=plans_phase,
         only=only,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
@@ -134,6 +138,11 @@ def build_options(
     help="Measure the response cache, APQ GETs and the prepared-document cache.",
 )
 @click.option(
+    "--plans-phase/--no-plans-phase",
+    default=True,
+    help="Measure compiled plans against graphql-core (served, and a 400-field list in memory).",
+)
+@click.option(
     "--only",
     type=click.Choice(ONLY_PHASES),
     default=None,
@@ -151,6 +160,7 @@ def bench(
     freshness: bool,
     rebuild: bool,
     cache_phase: bool,
+    plans_phase: bool,
     only: str | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
@@ -168,6 +178,7 @@ def bench(
         freshness=freshness,
         rebuild=rebuild,
         cache_phase=cache_phase,
+        plans_phase=plans_phase,
         only=only,
     )
     try:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from bench.cache_phase import VARIANTS
+from bench.plans_phase import INMEMORY_RUNS, P99_TARGET, SERVED_RUNS
 
 MISSING = "-"
 
@@ -331,6 +332,166 @@ def cache_section(cache: Mapping[str, Any] | None) -> list[str]:
     return parts
 
 
+def plans_served_table(plans: Mapping[str, Any]) -> str:
+    """Per operation: the floor, graphql-core and the compiled plan, same persisted bodies."""
+    rows = []
+    for name, op in plans.get("operations", {}).items():
+        for key, label in SERVED_RUNS:
+            run = op.get("runs", {}).get(key)
+            if not run:
+                continue
+            latency = run.get("latency_ms", {})
+            rows.append(
+                [
+                    name,
+                    label,
+                    number(run.get("rps")),
+                    "1" if key == "floor" else ratio(run.get("ratio_to_floor")),
+                    ratio(op.get("compiled_over_reference")) if key == "compiled" else "",
+                    number(latency.get("p50"), 2),
+                    number(latency.get("p99"), 2),
+                    number(run.get("p99_over_p50"), 2),
+                    number(run.get("cpu_us_per_request")),
+                    number(run.get("db_cpu_us_per_request")),
+                    number((run.get("plan_counters") or {}).get("executions"))
+                    if key != "floor"
+                    else "",
+                    _errors(run),
+                ]
+            )
+    headers = [
+        "operation",
+        "executor",
+        "req/s",
+        "ratio to floor",
+        "compiled / reference",
+        "p50 ms",
+        "p99 ms",
+        "p99/p50",
+        "CPU µs/req",
+        "DB CPU µs/req",
+        "plan executions",
+        "errors",
+    ]
+    return table(headers, rows, left=2)
+
+
+def plans_inmemory_table(inmemory: Mapping[str, Any]) -> str:
+    runs = inmemory.get("runs", {})
+    inprocess = inmemory.get("inprocess_us") or {}
+    rows = []
+    for key, label, _where, _path in INMEMORY_RUNS:
+        run = runs.get(key)
+        if run is None:
+            continue
+        if "rps" not in run:
+            rows.append([label, f"_skipped: {run.get('skipped') or run.get('error')}_"] + [""] * 8)
+            continue
+        latency = run.get("latency_ms", {})
+        rows.append(
+            [
+                label,
+                number(run.get("rps")),
+                "1" if key == "floor" else ratio(run.get("ratio_to_floor")),
+                number(latency.get("p50"), 2),
+                number(latency.get("p99"), 2),
+                number(run.get("p99_over_p50"), 2),
+                number(run.get("cpu_us_per_request")),
+                number(inprocess.get(key), 1) if key != "floor" else "",
+                number(run.get("response_bytes")),
+                _errors(run),
+            ]
+        )
+    headers = [
+        "server",
+        "req/s",
+        "ratio to floor",
+        "p50 ms",
+        "p99 ms",
+        "p99/p50",
+        "CPU µs/req",
+        "in-process µs/req",
+        "response bytes",
+        "errors",
+    ]
+    return table(headers, rows)
+
+
+def _verdict(value: Any) -> str:
+    return MISSING if value is None else ("met" if value else "**missed**")
+
+
+def plans_targets_line(plans: Mapping[str, Any]) -> str:
+    found = plans.get("targets") or {}
+    runs = (plans.get("inmemory") or {}).get("runs", {})
+    parts = []
+    for key, label in (
+        ("graphql_jit", "graphql-jit"),
+        ("graphql_jit_fjs", "graphql-jit with fast-json-stringify"),
+    ):
+        run = runs.get(key) or {}
+        if "rps" not in run:
+            why = run.get("skipped") or run.get("error") or "not measured"
+            parts.append(f"compiled ≥ {label}: not measured ({why})")
+            continue
+        parts.append(
+            f"compiled ≥ {label}: {_verdict(found.get(f'compiled_at_least_{key}'))}"
+            f" ({ratio(found.get(f'compiled_over_{key}'))}x its req/s;"
+            f" in-process {ratio(found.get(f'inprocess_compiled_over_{key}'))}x its speed)"
+        )
+    parts.append(
+        f"compiled p99 ≤ {P99_TARGET:g}x p50: {_verdict(found.get('compiled_p99_within_2x_p50'))}"
+        f" (p99/p50 {number(found.get('compiled_p99_over_p50'), 2)})"
+    )
+    slow_tails = [
+        f"{name} {number(op['runs']['compiled'].get('p99_over_p50'), 2)}x"
+        for name, op in plans.get("operations", {}).items()
+        if (op.get("runs", {}).get("compiled") or {}).get("p99_over_p50") is not None
+        and op["runs"]["compiled"]["p99_over_p50"] > P99_TARGET
+    ]
+    line = "**Targets** (in memory): " + "; ".join(parts) + "."
+    if slow_tails:
+        line += f" Served operations with a compiled p99 above {P99_TARGET:g}x p50: " + ", ".join(
+            slow_tails
+        )
+        line += "."
+    return line
+
+
+def plans_section(plans: Mapping[str, Any] | None) -> list[str]:
+    """The "Compiled plans" section: served operations, the in-memory list, the targets."""
+    if not plans:
+        return []
+    parts = ["### Compiled plans"]
+    if "skipped" in plans or "error" in plans:
+        return [*parts, "_" + str(plans.get("skipped") or plans.get("error")) + "_"]
+    inmemory = plans.get("inmemory") or {}
+    jit = inmemory.get("graphql_jit") or {}
+    versions = (
+        f"node {jit.get('node')}, graphql-jit {jit.get('graphql_jit')},"
+        f" graphql-js {jit.get('graphql')}"
+        if "skipped" not in jit
+        else f"graphql-jit skipped: {jit['skipped']}"
+    )
+    parts += [
+        "Persisted requests (APQ hash + the load phase's Zipf-drawn variables), 1 worker,"
+        " response cache off; the reference server runs with `VITRINE_COMPILED_PLANS=false`."
+        ' "plan executions" is the growth of `vitrine_plan_executions` over the run'
+        " (warm-up included).",
+        plans_served_table(plans),
+        f"In memory: {number(inmemory.get('items'))} items of"
+        f" {number(inmemory.get('fields_per_item'))} scalar fields"
+        f" ({number(inmemory.get('fields'))} fields), no database; {versions}.",
+        plans_inmemory_table(inmemory),
+        '"in-process µs/req": the same request body answered without HTTP, in one process'
+        " (JSON in, execute, JSON out; median of 15 batches of 100 after 1,000 warm-up calls,"
+        " best of 3 passes taken in turns by Python and node):"
+        " the executors alone, without the difference between the two HTTP stacks.",
+        plans_targets_line(plans),
+    ]
+    return parts
+
+
 def headline(results: Mapping[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     main = results["datasets"][settings["main_scale"]]
@@ -348,9 +509,11 @@ def headline(results: Mapping[str, Any]) -> str:
 def render_markdown(results: Mapping[str, Any]) -> str:
     """The whole report: operations first, then the supporting sections."""
     parts = [f"## Vitrine bench {results['timestamp']}", headline(results)]
-    if results["settings"].get("only") == "cache":
+    only = results["settings"].get("only")
+    if only in ("cache", "plans"):
         parts += [
-            *cache_section(results.get("cache")),
+            *(cache_section(results.get("cache")) if only == "cache" else []),
+            *(plans_section(results.get("plans")) if only == "plans" else []),
             "### Phases (seconds)",
             _phases(results),
         ]
@@ -360,6 +523,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         skipped = ", ".join(f"{name} ({why})" for name, why in results["not_served"].items())
         parts.append(f"Not benchmarked: {skipped}.")
     parts += cache_section(results.get("cache"))
+    parts += plans_section(results.get("plans"))
     projections = results.get("projections", {})
     parts += [
         "### Projections (seed and catch-up)",

@@ -37,6 +37,7 @@ from bench.dataset import (
     server_version,
 )
 from bench.load import LoadSettings, measure_load, require_wrk, write_bodies
+from bench.plans_phase import PlansContext, measure_plans
 from bench.procstats import machine_info
 from bench.server import Server, check_answer, post_json, preflight, running_server
 from bench.workload import (
@@ -76,7 +77,8 @@ class SuiteOptions:
     freshness: bool = True
     rebuild: bool = True
     cache_phase: bool = True
-    only: str | None = None  # "cache": the dataset, the workload and the cache phase
+    plans_phase: bool = True
+    only: str | None = None  # "cache" or "plans": the dataset, the workload and that phase
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
     data_dir: Path = Path(".vitrine")
@@ -134,6 +136,8 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
         results["projections"] = {"seed": main.stats}
         if options.only == "cache":
             results["cache"] = _cache(run, main, chosen, requests)
+        elif options.only == "plans":
+            results["plans"] = _plans(run, main, chosen, requests)
         else:
             _all_phases(run, server_url, datasets, chosen, requests, results)
     results["phases_seconds"] = run.phases
@@ -160,8 +164,9 @@ def _all_phases(
             results["operations"] = _load(run, server, requests, sizes)
         with run.phase("scaling"):
             results["scaling"] = {"first": _scaling_first(run, server, main)}
-    # After the load server has stopped: the cache phase runs servers of its own.
+    # After the load server has stopped: the cache and plans phases run servers of their own.
     results["cache"] = _cache(run, main, chosen, requests)
+    results["plans"] = _plans(run, main, chosen, requests)
     with run.phase("scales"):
         results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
     with run.phase("inprocess"):
@@ -188,6 +193,23 @@ def _cache(
         return _guarded(run, "cache phase", lambda: measure_cache(context, chosen, requests))
 
 
+def _plans(
+    run: Run, main: Dataset, chosen: list[Operation], requests: dict[str, list[Body]]
+) -> dict[str, Any]:
+    """Compiled plans against graphql-core, served and in memory (bench.plans_phase)."""
+    if not run.options.plans_phase:
+        return {"skipped": "--no-plans-phase"}
+    context = PlansContext(
+        database_url=main.url,
+        settings=run.options.load,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        problems=run.problems,
+    )
+    with run.phase("plans"):
+        return _guarded(run, "plans phase", lambda: measure_plans(context, chosen, requests))
+
+
 def _settings(options: SuiteOptions) -> dict[str, Any]:
     return {
         "quick": options.quick,
@@ -203,6 +225,7 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "freshness": options.freshness,
         "rebuild": options.rebuild,
         "cache_phase": options.cache_phase,
+        "plans_phase": options.plans_phase,
         "only": options.only,
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),
