@@ -47,7 +47,11 @@ _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    # The server ending the session (an administrator's terminate, a shutdown, a
+    # crash); QueryCanceledError, its sibling, is the statement timeout, handled first.
+    asyncpg.exceptions.OperatorInterventionError,
+    # asyncpg's own state machine on a connection the server closed while it sat idle.
+    asyncpg.exceptions._base.InternalClientError,
 )
 
 
@@ -74,14 +78,17 @@ class _Connections:
         self._closed = False
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        connection = self._free.pop() if self._free else await self._acquire()
+        connection = await self._acquire()
         try:
             rows = await connection.fetch(sql, *args)
         except asyncpg.QueryCanceledError:
             self._release(connection)  # the server cancelled it cleanly: still usable
             raise
         except asyncpg.PostgresError as error:
-            if isinstance(error, asyncpg.PostgresConnectionError):
+            if isinstance(
+                error,
+                asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError,
+            ):
                 self._discard(connection)
             else:
                 self._release(connection)
@@ -94,8 +101,11 @@ class _Connections:
 
     async def _acquire(self) -> Any:
         while True:
-            if self._free:
-                return self._free.pop()
+            while self._free:
+                connection = self._free.pop()
+                if not connection.is_closed():
+                    return connection
+                self._size -= 1  # closed by the server while idle
             if self._closed:
                 raise asyncpg.InterfaceError("the read pool is closed")
             if self._size < self._max_size:

@@ -65,7 +65,7 @@ async def test_a_cancelled_query_discards_its_connection(database_url: str) -> N
         await pool.close()
 
 
-async def test_a_killed_backend_is_replaced(database_url: str) -> None:
+async def test_a_killed_backend_costs_at_most_one_statement(database_url: str) -> None:
     pool = ReadPool(database_url, max_size=1)
     try:
         (pid,) = await backend_pids(pool, 1)
@@ -74,10 +74,14 @@ async def test_a_killed_backend_is_replaced(database_url: str) -> None:
             assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await admin.close()
-        with pytest.raises(ReadUnavailableError):
-            await pool.fetch("SELECT 1")
-        (replacement,) = await backend_pids(pool, 1)
-        assert replacement != pid
+        # Whether the client has seen the close yet is a race: at most the next
+        # statement fails, as unavailable (never a raw driver error), and the one
+        # after runs on a new backend.
+        try:
+            rows = await pool.fetch("SELECT pg_backend_pid() AS pid")
+        except ReadUnavailableError:
+            rows = await pool.fetch("SELECT pg_backend_pid() AS pid")
+        assert rows[0]["pid"] != pid
     finally:
         await pool.close()
 
