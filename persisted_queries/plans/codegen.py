@@ -23,10 +23,9 @@ errors and nulls propagate.
 
 from __future__ import annotations
 
-import ast
+import dis
 import inspect as pyinspect
 import keyword
-import textwrap
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
@@ -109,6 +108,17 @@ def is_async_list(value: Any) -> bool:
 
 
 SYNC_LIST_CLASSES: set[type] = {type(None), list, tuple}
+
+
+class _Unread:
+    """Marks an attribute not read yet (None is a value)."""
+
+
+UNREAD = _Unread()
+
+
+def reraise(error: BaseException) -> Any:
+    raise error
 
 
 def raise_if_exception(value: Any) -> None:
@@ -219,6 +229,8 @@ class CodeGenerator:
             "NE": NOT_EXCEPTIONS,
             "NX": raise_if_exception,
             "AW": is_async,
+            "UNREAD": UNREAD,
+            "RERAISE": reraise,
             "AWL": is_async_list,
             "is_iterable": is_iterable,
             "GA": get_argument_values,
@@ -308,24 +320,61 @@ class CodeGenerator:
                 f" raise IRT({self.const(object_type)}, src, {self.const(parent_field.details)})"
             )
         plain = self._all_plain(object_type, grouped)
-        if plain is not None:
-            reads, checks, display = plain
-            lines += ["    try:", *(f"        {read}" for read in reads)]
-            lines += ["    except Exception:", "        pass", "    else:"]
-            lines += [f"        if {checks}:", f"            return {display}"]
-            self._plain_objects[name] = plain
         body: list[str] = []
+        if plain is None:
+            for key, details in grouped.items():
+                self._field(body, object_type, key, details)
+            lines += self._object_body(body)
+            self.chunks.append("\n".join(lines))
+            return name
+        # All fast plain fields: read every attribute once, and when every value is
+        # already in its output form, answer with one dict display; otherwise the
+        # field-by-field path completes the values already read (a read that
+        # raised is that field's error; the attributes after it are read then).
+        reads, checks, display = plain
+        names = [f"v{index}" for index in range(len(reads))]
+        rest = f"{name}_rest"
+        arguments = ", ".join(names)
+        lines.append(f"    {' = '.join(names)} = UNREAD")
+        lines += ["    try:", *(f"        {read}" for read in reads)]
+        lines += [
+            "    except Exception as e:",
+            f"        return {rest}(src, path, r, bnd, e, {arguments})",
+        ]
+        lines += [f"    if {checks}:", f"        return {display}"]
+        lines.append(f"    return {rest}(src, path, r, bnd, None, {arguments})")
+        self.chunks.append("\n".join(lines))
+        self._plain_objects[name] = plain
+        index = 0
         for key, details in grouped.items():
-            self._field(body, object_type, key, details)
-        lines.append("    out = {}")
+            if details[0].node.name.value == "__typename":
+                self._field(body, object_type, key, details)
+                continue
+            var = names[index]
+            attribute = reads[index].split(" = ", 1)[1]
+            getter = (
+                f"({var} if {var} is not UNREAD"
+                f" else RERAISE(err) if first == {index} else {attribute})"
+            )
+            self._field(body, object_type, key, details, getter=getter)
+            index += 1
+        rest_lines = [f"def {rest}(src, path, r, bnd, err, {arguments}):"]
+        rest_lines.append(
+            f"    first = next((i for i, v in enumerate(({arguments},)) if v is UNREAD), -1)"
+            " if err is not None else -1"
+        )
+        rest_lines += self._object_body(body)
+        self.chunks.append("\n".join(rest_lines))
+        return name
+
+    @staticmethod
+    def _object_body(body: list[str]) -> list[str]:
+        lines = ["    out = {}"]
         if any("info" in line for line in body):
             lines.append("    info = r.info")
         if any("tr " in line or "tr)" in line for line in body):
             lines.append("    tr = r.traced")
-        lines.extend(body)
-        lines.append("    return out")
-        self.chunks.append("\n".join(lines))
-        return name
+        return [*lines, *body, "    return out"]
 
     def _all_plain(
         self, object_type: GraphQLObjectType, grouped: dict[str, FieldDetailsList]
@@ -380,6 +429,7 @@ class CodeGenerator:
         parent: GraphQLObjectType,
         key: str,
         details: FieldDetailsList,
+        getter: str | None = None,
     ) -> None:
         first = details[0]
         node = first.node
@@ -396,7 +446,7 @@ class CodeGenerator:
             return  # graphql-core leaves an unknown field out (validation prevents it)
         field = _Field(parent, field_name, definition, details)
         self._fields.append(field)
-        get = self._getter(field, key)
+        get = getter if getter is not None else self._getter(field, key)
         return_type: Any = definition.type
         nullable = not is_non_null_type(return_type)
         inner_type = return_type if nullable else return_type.of_type
@@ -420,7 +470,7 @@ class CodeGenerator:
             complete = self._complete(return_type, field)
             lines.append("        else:")
             lines.append(f"            kp = (path, {k})")
-            lines.append(f"            out[{k}] = {complete}(v, kp, r, (out, kp))")
+            lines.append(f"            out[{k}] = {complete}(v, kp, r, (out, kp), out)")
             lines.append("    except Exception as e:")
             lines.append(f"        out[{k}] = None")
             lines.append(f"        kp = (path, {k})")
@@ -437,7 +487,7 @@ class CodeGenerator:
             lines.append(f"            out[{k}] = {target}(v, (path, {k}), r, bnd)")
         else:
             inner = self._complete(inner_type, field)
-            lines.append(f"        else: out[{k}] = {inner}(v, (path, {k}), r, bnd)")
+            lines.append(f"        else: out[{k}] = {inner}(v, (path, {k}), r, bnd, out)")
         lines.append("    except Exception as e:")
         lines.append(f"        raise r.error_at(e, {nodes}, (path, {k})) from None")
 
@@ -510,7 +560,7 @@ class CodeGenerator:
             raise UnsupportedOperationError(f"argument error: {error.message}") from None
         if not arguments:
             return call + ")"
-        if not _immutable(arguments):  # a list or an input object: fresh for each call
+        if not _shareable(arguments):  # a list or an input object: fresh for each call
             return f"{call}, **GA({self.const(definition, 'fd')}, {self.const(node, 'node')}))"
         return f"{call}, **{self.const(arguments, 'args')})"
 
@@ -534,7 +584,7 @@ class CodeGenerator:
         renamed = {names[name]: value for name, value in arguments.items()}
         if not renamed:
             return call + ")"
-        if not _immutable(renamed):  # fresh for each call, as graphql-core builds them
+        if not _shareable(renamed):  # fresh for each call, as graphql-core builds them
 
             def rename(values: dict[str, Any]) -> dict[str, Any]:
                 return {names[name]: value for name, value in values.items()}
@@ -571,10 +621,10 @@ class CodeGenerator:
             message = f"Cannot return null for non-nullable field {field.parent}.{field.name}."
             name = self._name("cnn")
             self.chunks.append(
-                f"def {name}(v, path, r, bnd):\n"
+                f"def {name}(v, path, r, bnd, c=None):\n"
                 "    if v is None or v is Undefined:\n"
                 f"        raise TypeError({message!r})\n"
-                f"    return {inner}(v, path, r, bnd)"
+                f"    return {inner}(v, path, r, bnd, c)"
             )
             return name
         if is_list_type(return_type):
@@ -583,7 +633,7 @@ class CodeGenerator:
             name = self._name("cs")
             leaf = self.const(return_type, "leaf")
             self.chunks.append(
-                f"def {name}(v, path, r, bnd):\n"
+                f"def {name}(v, path, r, bnd, c=None):\n"
                 "    if v.__class__ not in NE: NX(v)\n"
                 "    if v is None or v is Undefined: return None\n"
                 f"    c = {leaf}.coerce_output_value(v)\n"
@@ -601,7 +651,7 @@ class CodeGenerator:
         target = self._object_of(return_type, field)
         name = self._name("co")
         self.chunks.append(
-            f"def {name}(v, path, r, bnd):\n"
+            f"def {name}(v, path, r, bnd, c=None):\n"
             "    if v.__class__ not in NE: NX(v)\n"
             "    if v is None or v is Undefined: return None\n"
             f"    return {target}(v, path, r, bnd)"
@@ -627,22 +677,40 @@ class CodeGenerator:
         }
         table = "{" + ", ".join(f"{k!r}: {v}" for k, v in dispatch.items()) + "}"
         resolve_type = return_type.resolve_type or default_type_resolver
-        if pyinspect.iscoroutinefunction(resolve_type):
-            raise UnsupportedOperationError(f"{return_type.name}.resolve_type is async")
         name = self._name("ca")
         definition = self.const(field.definition, "fd")
         nodes = self.const(field.nodes, "n")
         parent = self.const(field.parent, "t")
         abstract = self.const(return_type, "t")
+        # A resolve_type answering with an awaitable: the value is completed once the
+        # type name settles (the slot holds None until then).
+        resume = self._name("kab")
         self.chunks.append(
-            f"def {name}(v, path, r, bnd):\n"
+            f"def {resume}(future, r, out, key, path, bnd, v):\n"
+            "    try:\n"
+            f"        runtime_type = EVRT(r.schema, future.result(), {abstract}, {parent},"
+            f" {field.name!r}, {nodes}, v)\n"
+            f"        out[key] = {table}[runtime_type.name](v, path, r, bnd)\n"
+            "    except Exception as e:\n"
+            f"        error = r.error_at(e, {nodes}, path)\n"
+            "        if bnd is not None and bnd[1] == path:  # a nullable position: its own\n"
+            "            out[key] = None\n"
+            "            r.add(error, path)\n"
+            "        else:\n"
+            "            r.propagate(error, bnd)"
+        )
+        self.chunks.append(
+            f"def {name}(v, path, r, bnd, c=None):\n"
             "    if v.__class__ not in NE: NX(v)\n"
             "    if v is None or v is Undefined: return None\n"
             f"    info = r.field_info({definition}, {field.name!r}, {nodes}, {parent}, path)\n"
             f"    name = {self.const(resolve_type, 'rt')}(v, info, {abstract})\n"
             "    if name.__class__ not in SYNC and AW(name):\n"
-            "        raise GraphQLError('an asynchronous resolve_type is not supported by"
-            f" compiled plans', {nodes})\n"
+            "        if c is None:\n"
+            "            raise GraphQLError('an asynchronous resolve_type is not supported"
+            f" here by compiled plans', {nodes})\n"
+            f"        r.defer(name, {resume}, c, path[1], path, bnd, v)\n"
+            "        return None\n"
             f"    runtime_type = EVRT(r.schema, name, {abstract}, {parent},"
             f" {field.name!r}, {nodes}, v)\n"
             f"    return {table}[runtime_type.name](v, path, r, bnd)"
@@ -662,7 +730,7 @@ class CodeGenerator:
         )
         name = self._name("cl")
         lines = [
-            f"def {name}(v, path, r, bnd):",
+            f"def {name}(v, path, r, bnd, c=None):",
             "    if v.__class__ not in NE: NX(v)",
             "    if v is None or v is Undefined: return None",
             "    if v.__class__ is not list and v.__class__ is not tuple:",
@@ -681,7 +749,7 @@ class CodeGenerator:
         lines.append("            else:")
         if nullable:
             lines.append("                ip = (path, i)")
-            lines.append(f"                out[i] = {complete}(item, ip, r, (out, ip))")
+            lines.append(f"                out[i] = {complete}(item, ip, r, (out, ip), out)")
             lines.append("        except Exception as e:")
             lines.append("            ip = (path, i)")
             lines.append(f"            r.add(r.error_at(e, {nodes}, ip), ip)")
@@ -694,16 +762,21 @@ class CodeGenerator:
             plain = self._plain_objects.get(target)
             if plain is not None:
                 reads, checks, display = plain
+                names = ", ".join(f"v{index}" for index in range(len(reads)))
+                rest = f"{target}_rest(item, (path, i), r, bnd"
                 inline = [
                     "            if item.__class__ in NE and item.__class__ in SYNC_L:",
+                    f"                {' = '.join(n.strip() for n in names.split(','))} = UNREAD",
                     "                try:",
                     *(f"                    {read.replace('src.', 'item.')}" for read in reads),
-                    "                except Exception:",
-                    "                    pass",
+                    "                except Exception as e:",
+                    f"                    out[i] = {rest}, e, {names})",
+                    "                    continue",
+                    f"                if {checks}:",
+                    f"                    out[i] = {display}",
                     "                else:",
-                    f"                    if {checks}:",
-                    f"                        out[i] = {display}",
-                    "                        continue",
+                    f"                    out[i] = {rest}, None, {names})",
+                    "                continue",
                 ]
                 lines[lines.index("        try:") + 1 : lines.index("        try:") + 1] = inline
             lines[-1] = "            elif item is None or item is Undefined:"
@@ -714,7 +787,7 @@ class CodeGenerator:
             lines.append("        except Exception as e:")
             lines.append(f"            raise r.error_at(e, {nodes}, (path, i)) from None")
         else:
-            lines.append(f"                out[i] = {complete}(item, (path, i), r, bnd)")
+            lines.append(f"                out[i] = {complete}(item, (path, i), r, bnd, out)")
             lines.append("        except Exception as e:")
             lines.append(f"            raise r.error_at(e, {nodes}, (path, i)) from None")
         lines.append("    return out")
@@ -728,7 +801,7 @@ class CodeGenerator:
         if nullable:
             body = (
                 "    try:\n"
-                f"        out[key] = {complete}(future.result(), path, r, (out, path))\n"
+                f"        out[key] = {complete}(future.result(), path, r, (out, path), out)\n"
                 "    except Exception as e:\n"
                 "        out[key] = None\n"
                 f"        r.add(r.error_at(e, {nodes}, path), path)"
@@ -736,7 +809,7 @@ class CodeGenerator:
         else:
             body = (
                 "    try:\n"
-                f"        out[key] = {complete}(future.result(), path, r, bnd)\n"
+                f"        out[key] = {complete}(future.result(), path, r, bnd, out)\n"
                 "    except Exception as e:\n"
                 f"        r.propagate(r.error_at(e, {nodes}, path), bnd)"
             )
@@ -748,13 +821,15 @@ _IMMUTABLE = (str, int, float, bool, Decimal, Enum, type(None))
 
 
 def _immutable(value: Any) -> bool:
-    """Whether an argument value can be shared by every call (graphql-core builds fresh
-    ones per call, and a resolver may mutate a list it is given)."""
-    if isinstance(value, dict):
-        return all(_immutable(v) for v in value.values())
+    """Whether an argument value can be shared by every call: graphql-core builds fresh
+    ones per call, and a resolver may mutate a list or dict it is given."""
     if isinstance(value, tuple):
         return all(_immutable(v) for v in value)
     return isinstance(value, _IMMUTABLE)
+
+
+def _shareable(arguments: dict[str, Any]) -> bool:
+    return all(_immutable(value) for value in arguments.values())
 
 
 def _resolver_function(resolve: Any, strawberry_field: Any) -> tuple[Any, str | None] | None:
@@ -776,29 +851,35 @@ def _resolver_function(resolve: Any, strawberry_field: Any) -> tuple[Any, str | 
 
 
 def _reads_only_context(found: tuple[Any, str | None] | None) -> bool:
-    """Whether the function uses its info parameter only as `info.context` (read from
-    its source), or takes none."""
+    """Whether the function takes no info, or uses it only as `info.context`.
+
+    Read from the function's own bytecode (not its source file, which may have
+    changed on disk): every load of the parameter must be followed by loading
+    its `context` attribute. A decorated function (`__wrapped__`) is not
+    analysed: its wrapper may read anything."""
     if found is None:
         return False
     function, parameter = found
     if parameter is None:
         return True
-    try:
-        tree = ast.parse(textwrap.dedent(pyinspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
+    code = getattr(function, "__code__", None)
+    if code is None or hasattr(function, "__wrapped__"):
         return False
-    names = contexts = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == parameter:
-            names += 1
-        elif (
-            isinstance(node, ast.Attribute)
-            and node.attr == "context"
-            and isinstance(node.value, ast.Name)
-            and node.value.id == parameter
+    if parameter in code.co_cellvars:  # captured by a nested function or lambda
+        return False
+    instructions = list(dis.get_instructions(code))
+    for index, instruction in enumerate(instructions):
+        if instruction.opname.startswith("LOAD_FAST") and instruction.argval == parameter:
+            following = instructions[index + 1] if index + 1 < len(instructions) else None
+            if following is None or following.opname != "LOAD_ATTR":
+                return False
+            if following.argval != "context":
+                return False
+        elif instruction.opname.startswith(("STORE_FAST", "DELETE_FAST")) and (
+            instruction.argval == parameter
         ):
-            contexts += 1
-    return names == contexts
+            return False
+    return True
 
 
 def _enum_names(enum_type: GraphQLEnumType) -> tuple[type, dict[Any, str]] | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
@@ -63,6 +64,7 @@ class Run:
 
     __slots__ = (
         "context",
+        "deferred",
         "errors",
         "fragments",
         "info",
@@ -92,6 +94,8 @@ class Run:
         self.errors: list[GraphQLError] = []
         self.positions: set[PathTuple] = set()
         self.root_nulled = False
+        # Propagations met while a level's continuations run, applied after them all.
+        self.deferred: list[tuple[GraphQLError, Boundary]] | None = None
         # A sampled request (the context carries a tracer) gets a resolver info per
         # field call with its real path, so `@traced` names its spans exactly as under
         # the reference executor; an unsampled one shares this single info.
@@ -153,7 +157,14 @@ class Run:
         self.errors.append(error)
 
     def propagate(self, error: GraphQLError, boundary: Boundary) -> None:
-        """A non-null position failed after its parent was built: null the boundary."""
+        """A non-null position failed after its parent was built: null the boundary.
+
+        During a level's continuations the nulling waits for the level's end: in
+        graphql-core an error climbs one awaiting coroutine per loop turn, so the
+        errors of futures that settled with it are recorded before it arrives."""
+        if self.deferred is not None:
+            self.deferred.append((error, boundary))
+            return
         if boundary is None:
             self.root_nulled = True
             self.add(error, None)
@@ -173,7 +184,10 @@ class Run:
         if not isinstance(value, asyncio.Future):
             if not optimized_is_awaitable(value) and hasattr(value, "__aiter__"):
                 value = _collect(value)
-            value = asyncio.ensure_future(value)
+            if not isinstance(value, CoroutineType):
+                value = asyncio.ensure_future(value)
+        # A coroutine stays unstarted until the level is drained: graphql-core runs
+        # an `async def` resolver's body after its sibling fields have resolved.
         self.pending.append((value, continuation, where))
 
     async def drain(self) -> None:
@@ -189,14 +203,36 @@ class Run:
             level, self.pending = self.pending, []
             if self.positions:
                 level = self._alive(level)
-            ready = [item for item in level if item[0].done()]
-            if len(ready) < len(level):
-                ready.extend(await _in_settling_order([i for i in level if not i[0].done()]))
-            for future, continuation, where in ready:
+            level = [
+                (_started(item[0]), item[1], item[2])
+                if isinstance(item[0], CoroutineType)
+                else item
+                for item in level
+            ]
+            groups = [[item for item in level if item[0].done()]]
+            if len(groups[0]) < len(level):
+                groups += await _in_settling_order([i for i in level if not i[0].done()])
+            for group in groups:
+                self._complete_group(group)
+
+    def _complete_group(self, group: list[tuple[Any, ...]]) -> None:
+        """Run the continuations of futures that settled in the same loop turn.
+
+        A failure that must null an ancestor is applied after the whole group: in
+        graphql-core it climbs one awaiting coroutine per loop turn, so the errors
+        of futures that settled in the same turn are recorded before it arrives,
+        and those of futures settling turns later find the ancestor nulled."""
+        self.deferred = []
+        try:
+            for future, continuation, where in group:
                 if self.positions and self.is_nulled(where[2]):
                     _abandon(future)
                     continue
                 continuation(future, self, *where)
+        finally:
+            deferred, self.deferred = self.deferred, None
+        for error, boundary in deferred:
+            self.propagate(error, boundary)
 
     def _alive(self, level: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The items whose position is not nulled. graphql-core drops the errors of
@@ -210,9 +246,13 @@ class Run:
         return alive
 
 
-def _abandon(future: asyncio.Future[Any]) -> None:
-    """Leave a future to finish on its own, its error observed (not logged as lost)."""
-    future.add_done_callback(_observe)
+def _abandon(future: Any) -> None:
+    """Leave a future to finish on its own, its error observed (not logged as lost);
+    a coroutine never started is closed."""
+    if isinstance(future, CoroutineType):
+        future.close()
+    else:
+        future.add_done_callback(_observe)
 
 
 def _observe(future: asyncio.Future[Any]) -> None:
@@ -220,15 +260,29 @@ def _observe(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-async def _in_settling_order(waiting: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Wait until every item's future has settled; the items in the order they did."""
-    settled: list[tuple[Any, ...]] = []
-    all_settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+async def _in_settling_order(waiting: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """Wait until every item's future has settled: the items grouped by the loop turn
+    they settled in, in the order they did."""
+    groups: list[list[tuple[Any, ...]]] = []
+    count = 0
+    turn: list[list[tuple[Any, ...]] | None] = [None]  # the current turn's group
+    loop = asyncio.get_running_loop()
+    all_settled: asyncio.Future[None] = loop.create_future()
+
+    def end_turn() -> None:
+        turn[0] = None
 
     def recorder(item: tuple[Any, ...]) -> Callable[[Any], None]:
         def record(_future: Any) -> None:
-            settled.append(item)
-            if len(settled) == len(waiting) and not all_settled.done():
+            nonlocal count
+            group = turn[0]
+            if group is None:
+                group = turn[0] = []
+                groups.append(group)
+                loop.call_soon(end_turn)  # runs in the next turn: the group closes
+            group.append(item)
+            count += 1
+            if count == len(waiting) and not all_settled.done():
                 all_settled.set_result(None)
 
         return record
@@ -236,7 +290,51 @@ async def _in_settling_order(waiting: list[tuple[Any, ...]]) -> list[tuple[Any, 
     for item in waiting:
         item[0].add_done_callback(recorder(item))
     await all_settled
-    return settled
+    return groups
+
+
+def _started(awaitable: Any) -> asyncio.Future[Any]:
+    """A future of a coroutine, which runs now until it first suspends.
+
+    graphql-core awaits a resolver's coroutine inside its own, so an `async def`
+    that never suspends is done at once; a task would start it a loop turn
+    later, and that turn changes which errors win a race to a shared parent."""
+    loop = asyncio.get_running_loop()
+    try:
+        yielded = awaitable.send(None)
+    except StopIteration as stop:
+        done = loop.create_future()
+        done.set_result(stop.value)
+        return done
+    except Exception as error:
+        failed = loop.create_future()
+        failed.set_exception(error)
+        return failed
+    return asyncio.ensure_future(_resumed(awaitable, yielded))
+
+
+async def _resumed(coroutine: Any, yielded: Any) -> Any:
+    """Drive a started coroutine on, as a task would: wait for what it yielded (an
+    asyncio future, or None for a bare yield), then send None back into it; the
+    future's own `__await__` then reads its result or raises its error."""
+    while True:
+        if yielded is None:
+            await asyncio.sleep(0)
+        else:
+            yielded._asyncio_future_blocking = False
+            try:
+                await yielded
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # we are cancelled, not it
+                    coroutine.close()
+                    raise
+            except Exception:
+                pass
+        try:
+            yielded = coroutine.send(None)
+        except StopIteration as stop:
+            return stop.value
 
 
 async def _collect(values: Any) -> list[Any]:

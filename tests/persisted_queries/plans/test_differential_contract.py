@@ -41,7 +41,7 @@ async def world(
 
 def cases(specs: list[Spec]) -> list[tuple[str, dict[str, Any]]]:
     slugs = [s.slug for s in specs]
-    listing = [
+    listing: list[dict[str, Any]] = [
         {"slug": "home"},
         {"slug": "kitchen", "first": 3},
         {"slug": "mugs", "first": 2, "sort": "PRICE_ASC"},
@@ -60,8 +60,9 @@ def cases(specs: list[Spec]) -> list[tuple[str, dict[str, Any]]]:
         {"slug": "home", "filter": {"minPrice": "NaN"}},
         {"slug": "home", "filter": {"unknownField": 1}},
     ]
+    pages: list[tuple[str, dict[str, Any]]] = [("ProductPage", {"slug": slug}) for slug in slugs]
     return (
-        [("ProductPage", {"slug": slug}) for slug in slugs]
+        pages
         + [("ProductPage", {"slug": "no-such-product"}), ("ProductPage", {"slug": None})]
         + [("CategoryListing", v) for v in listing]
         + [("SearchProducts", {"search": t}) for t in ("mug", "ga", "cup", "zzz", "x" * 300)]
