@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.database import count_statements
 from infra.graphql_documents import DocumentCache, PreparedDocument
+from infra.graphql_errors import format_error
 from infra.graphql_execution import execute_document, in_response_order
-from infra.graphql_http import format_error
 from infra.readpool import ReadPool
 from persisted_queries.plans import PlanCompiler
 from resolvers.context import RequestContext

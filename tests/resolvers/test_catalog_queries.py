@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.database import create_engine
 from resolvers.ids import encode_id
-from tests.conftest import CONTRACT, create_database, drop_database
+from tests.conftest import CONTRACT
 from tests.resolvers.execution import run
-from tests.resolvers.world import COLLECTION, DESCENDANTS, Spec, load_world, sort_key
+from tests.resolvers.world import (
+    COLLECTION,
+    DESCENDANTS,
+    Spec,
+    catalog_world,  # noqa: F401 - the `world` fixture
+    sort_key,
+)
 
 CATEGORY_LISTING = (CONTRACT / "operations" / "CategoryListing.graphql").read_text()
 PRODUCT_PAGE = (CONTRACT / "operations" / "ProductPage.graphql").read_text()
@@ -29,19 +33,6 @@ query Page($first: Int, $after: String, $sort: ProductSort, $filter: ProductFilt
   }
 }
 """
-
-
-@pytest.fixture(scope="module")
-async def world(
-    server_url: str, template_url: str
-) -> AsyncIterator[tuple[AsyncEngine, list[Spec]]]:
-    """One catalog shared by this module's read-only tests."""
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    specs = await load_world(engine)
-    yield engine, specs
-    await engine.dispose()
-    await drop_database(server_url, url)
 
 
 def listed(specs: list[Spec]) -> list[Spec]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from infra.database import create_engine
 from readmodels.eventlog.store import append_events
 from readmodels.events import validate_events
 from readmodels.projections import all_projections
@@ -278,5 +281,23 @@ def sort_key(sort: str, s: Spec) -> tuple[Any, ...]:
 class _desc(str):
     """A string that sorts in reverse."""
 
-    def __lt__(self, other: str) -> bool:  # type: ignore[override]
+    def __lt__(self, other: str) -> bool:
         return str.__gt__(self, other)
+
+
+@pytest.fixture(scope="module", name="world")
+async def catalog_world(
+    server_url: str, template_url: str
+) -> AsyncIterator[tuple[AsyncEngine, list[Spec]]]:
+    """This catalog in a database of its own, shared by a module's read-only tests
+    (import `catalog_world` into the module to get the `world` fixture)."""
+    from tests.conftest import create_database, drop_database
+    from tests.resolvers.execution import close_read_pools
+
+    url = await create_database(server_url, template_url)
+    engine = create_engine(url)
+    specs = await load_world(engine)
+    yield engine, specs
+    await engine.dispose()
+    await close_read_pools()  # before the database goes: their connections would retry
+    await drop_database(server_url, url)

@@ -7,36 +7,24 @@ statements.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.database import create_engine
 from resolvers.ids import encode_id
-from tests.conftest import CONTRACT, create_database, drop_database
+from tests.conftest import CONTRACT
 from tests.resolvers.execution import run
-from tests.resolvers.world import Spec, load_world
+from tests.resolvers.world import (
+    Spec,
+    catalog_world,  # noqa: F401 - the `world` fixture
+)
 
 OPERATIONS = CONTRACT / "operations"
 
 
 def operation(name: str) -> str:
     return (OPERATIONS / f"{name}.graphql").read_text()
-
-
-@pytest.fixture(scope="module")
-async def world(
-    server_url: str, template_url: str
-) -> AsyncIterator[tuple[AsyncEngine, list[Spec]]]:
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    specs = await load_world(engine)
-    yield engine, specs
-    await engine.dispose()
-    await drop_database(server_url, url)
 
 
 def cases(specs: list[Spec]) -> list[tuple[str, dict[str, Any]]]:

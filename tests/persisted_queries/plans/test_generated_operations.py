@@ -13,24 +13,26 @@ and mutations the same way.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import graphql
 import hypothesis_graphql
 import orjson
-import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.database import create_engine
 from infra.graphql_documents import PreparedDocument
 from resolvers.ids import encode_id
-from tests.conftest import create_database, drop_database
 from tests.persisted_queries.plans import test_semantics as semantics
 from tests.resolvers import execution
-from tests.resolvers.world import CATEGORIES, Spec, build_specs, load_world
+from tests.resolvers.world import (
+    CATEGORIES,
+    Spec,
+    build_specs,
+    catalog_world,  # noqa: F401 - the `world` fixture
+)
 
 INTROSPECTION = "introspection runs on the reference executor"
 DIRECTIVE_VARIABLES = ("v0", "v1", "v2")
@@ -186,19 +188,6 @@ def decorated(draw: st.DrawFn, operations: st.SearchStrategy[Any]) -> tuple[str,
 
 
 # -- the served schema on the read-model world ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def world(
-    server_url: str, template_url: str
-) -> AsyncIterator[tuple[AsyncEngine, list[Spec]]]:
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    specs = await load_world(engine)
-    yield engine, specs
-    await engine.dispose()
-    await execution.close_read_pools()  # before the database goes: their connections would retry
-    await drop_database(server_url, url)
 
 
 SERVED = decorated(

@@ -8,17 +8,19 @@ size (every level of a page is one batched load).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.database import create_engine
-from tests.conftest import CONTRACT, create_database, drop_database
-from tests.resolvers.execution import close_read_pools, run
-from tests.resolvers.world import DESCENDANTS, Spec, load_world
+from tests.conftest import CONTRACT
+from tests.resolvers.execution import run
+from tests.resolvers.world import (
+    DESCENDANTS,
+    Spec,
+    catalog_world,  # noqa: F401 - the `world` fixture
+)
 
 OPERATIONS = CONTRACT / "operations"
 SERVED_QUERIES = ("ProductPage", "CategoryListing", "SearchProducts", "CreatorProfile")
@@ -26,19 +28,6 @@ SERVED_QUERIES = ("ProductPage", "CategoryListing", "SearchProducts", "CreatorPr
 
 def operation(name: str) -> str:
     return (OPERATIONS / f"{name}.graphql").read_text()
-
-
-@pytest.fixture(scope="module")
-async def world(
-    server_url: str, template_url: str
-) -> AsyncIterator[tuple[AsyncEngine, list[Spec]]]:
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    specs = await load_world(engine)
-    yield engine, specs
-    await engine.dispose()
-    await close_read_pools()  # before the database goes: their connections would retry
-    await drop_database(server_url, url)
 
 
 async def counts(engine: AsyncEngine, name: str, variables: dict[str, Any]) -> tuple[Any, int]:
