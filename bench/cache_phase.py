@@ -50,6 +50,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from bench.apq import forget_apq
 from bench.load import LoadSettings, lua_string, measure_load, run_wrk
 from bench.server import Server, check_answer, running_server
 from bench.stats import percentile
@@ -887,29 +888,8 @@ def _hit_ratio(
 
 
 def _forget_apq(ctx: CacheContext, hashes: Sequence[str]) -> None:
-    """Remove the APQ registrations the phase made: the dataset stays as seeded."""
-    if not hashes:
-        return
-    import asyncio
-
-    import asyncpg
-
-    from infra.database import asyncpg_dsn
-
-    async def forget() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(ctx.database_url))
-        try:
-            await conn.execute(
-                "DELETE FROM persisted_documents WHERE source = 'apq' AND sha256 = ANY($1::text[])",
-                list(hashes),
-            )
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(forget())
-    except Exception as exc:
-        ctx.problem(f"cache phase: could not remove its APQ registrations: {exc}")
+    """Remove the phase's APQ registrations: the dataset stays as seeded."""
+    forget_apq(ctx.database_url, hashes, ctx.problem, "cache")
 
 
 def redis_url() -> str:

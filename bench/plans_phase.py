@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from bench.apq import forget_apq
 from bench.cache_phase import apq_extensions, probe, ratio_to
 from bench.inmemory_app import ANSWER, FIELDS, ITEM_COUNT, QUERY, execution_costs, item_values
 from bench.load import LoadSettings, measure_load, write_bodies
@@ -286,7 +287,7 @@ def _served(
                     f" {counters['reference']['executions']} requests on compiled plans"
                 )
     finally:
-        forget_apq(ctx, hashes)
+        forget_apq(ctx.database_url, hashes, ctx.problem, "plans")
     return {"operations": operations, "plan_counters": counters}
 
 
@@ -382,32 +383,6 @@ def _summarise(name: str, entry: dict[str, Any]) -> None:
         f" compiled {compiled['rps']:,.0f} req/s"
         f" ({entry['compiled_over_reference']}x), floor {runs['floor']['rps']:,.0f} req/s"
     )
-
-
-def forget_apq(ctx: PlansContext, hashes: Sequence[str]) -> None:
-    """Remove the phase's APQ registrations: the dataset stays as seeded."""
-    if not hashes:
-        return
-    import asyncio
-
-    import asyncpg
-
-    from infra.database import asyncpg_dsn
-
-    async def forget() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(ctx.database_url))
-        try:
-            await conn.execute(
-                "DELETE FROM persisted_documents WHERE source = 'apq' AND sha256 = ANY($1::text[])",
-                list(hashes),
-            )
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(forget())
-    except Exception as exc:
-        ctx.problem(f"plans phase: could not remove its APQ registrations: {exc}")
 
 
 # In memory.
