@@ -93,7 +93,9 @@ def create_app(
     caching = response_caching(
         settings, schema._schema, watcher, asyncpg_dsn(url), publish=settings.run_projectors
     )
-    persisted = persisted_queries(settings, engine, reads, schema._schema)
+    persisted = persisted_queries(
+        settings, engine, reads, schema._schema, policy_of=caching.front.policies.policy
+    )
     caching.registry.register(PlanCollector(persisted.plans.stats))
     graphql = GraphQLEndpoint(
         schema=schema,

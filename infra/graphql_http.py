@@ -221,7 +221,7 @@ class GraphQLEndpoint:
         check_method(request.method, operation)
         waited = await self._wait_for(min_position)
         compiled = self._compiled(prepared, graphql_request)
-        plan = self._plan(prepared, graphql_request, operation)
+        plan = self._plan(prepared, graphql_request, operation, compiled)
         http_cacheable = _is_persisted_get(request, graphql_request)
         cache = self._cache
         if cache is not None and plan.key is not None:
@@ -283,12 +283,19 @@ class GraphQLEndpoint:
         return self._plans.plan(prepared, graphql_request.operation_name)
 
     def _plan(
-        self, prepared: PreparedDocument, graphql_request: GraphQLRequest, operation: OperationType
+        self,
+        prepared: PreparedDocument,
+        graphql_request: GraphQLRequest,
+        operation: OperationType,
+        compiled: CompiledOperation | None,
     ) -> Plan:
         if self._cache is None or operation is not OperationType.QUERY:
             return UNCACHED
         return self._cache.plan(
-            prepared.document, graphql_request.operation_name, graphql_request.variables
+            prepared.document,
+            graphql_request.operation_name,
+            graphql_request.variables,
+            policy=compiled.policy if compiled is not None else None,
         )
 
     def _cached(

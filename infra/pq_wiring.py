@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLSchema
+from graphql import DocumentNode, GraphQLSchema
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
@@ -52,11 +52,17 @@ class PersistedQueries:
 
 
 def persisted_queries(
-    settings: Settings, engine: AsyncEngine, reads: ReadPool, schema: GraphQLSchema
+    settings: Settings,
+    engine: AsyncEngine,
+    reads: ReadPool,
+    schema: GraphQLSchema,
+    *,
+    policy_of: Callable[[DocumentNode, str | None], Any] | None = None,
 ) -> PersistedQueries:
+    """`policy_of` gives each compiled plan its response-cache policy at compile time."""
     redis = redis_client(settings.redis_url)
     store = DocumentStore(engine, reads, redis=redis)
-    plans = PlanCompiler(schema, enabled=settings.compiled_plans)
+    plans = PlanCompiler(schema, enabled=settings.compiled_plans, policy_of=policy_of)
     documents = PersistedDocuments(
         DocumentCache(schema),
         store,

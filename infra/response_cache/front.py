@@ -84,8 +84,11 @@ class ResponseCacheFront:
         variables: Mapping[str, Any] | None,
         *,
         viewer: Any = None,
+        policy: CachePolicy | None = None,
     ) -> Plan:
-        policy = self.policies.policy(document, operation_name)
+        """`policy`: the operation's, when already known (a compiled plan carries it)."""
+        if policy is None:
+            policy = self.policies.policy(document, operation_name)
         if not policy.cacheable:
             if self.cache is not None:
                 self.cache.stats.uncacheable += 1

@@ -81,7 +81,14 @@ _FAST_LEAVES: dict[Any, str] = {
 
 
 class UnsupportedOperationError(Exception):
-    """The compiler does not handle this operation: it runs on the reference executor."""
+    """The compiler does not handle this operation: it runs on the reference executor.
+
+    The message is the reason, one of a fixed few per schema (it labels a metric);
+    `detail`, for the log only, may carry the document's own text."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 def is_async(value: Any) -> bool:
@@ -243,8 +250,6 @@ class CodeGenerator:
         # Objects made only of fast plain fields: (reads, checks, dict display) of `src`.
         self._plain_objects: dict[str, tuple[list[str], str, str]] = {}
         self._fields: list[_Field] = []  # kept alive: completions are memoised by id
-        self.resolver_fields = 0
-        self.attribute_fields = 0
 
     # -- names ------------------------------------------------------------------
 
@@ -524,12 +529,10 @@ class CodeGenerator:
             and not strawberry_field.extensions
             and not has_args
         ):
-            self.attribute_fields += 1
             python_name = strawberry_field.python_name
             if python_name.isidentifier() and not keyword.iskeyword(python_name):
                 return f"src.{python_name}"
             return f"getattr(src, {python_name!r})"
-        self.resolver_fields += 1
         resolve = definition.resolve
         if resolve is None:
             raise UnsupportedOperationError(f"{field.parent.name}.{field.name} has no resolver")
@@ -557,7 +560,9 @@ class CodeGenerator:
         try:
             arguments = get_argument_values(definition, node, None)
         except GraphQLError as error:  # the reference executor reports it per request
-            raise UnsupportedOperationError(f"argument error: {error.message}") from None
+            raise UnsupportedOperationError(
+                "an argument literal that does not coerce", error.message
+            ) from None
         if not arguments:
             return call + ")"
         if not _shareable(arguments):  # a list or an input object: fresh for each call
@@ -580,7 +585,9 @@ class CodeGenerator:
         try:
             arguments = get_argument_values(definition, node, None)
         except GraphQLError as error:
-            raise UnsupportedOperationError(f"argument error: {error.message}") from None
+            raise UnsupportedOperationError(
+                "an argument literal that does not coerce", error.message
+            ) from None
         renamed = {names[name]: value for name, value in arguments.items()}
         if not renamed:
             return call + ")"

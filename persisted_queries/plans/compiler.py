@@ -43,6 +43,7 @@ from persisted_queries.plans.runtime import Run
 log = logging.getLogger("vitrine.plans")
 
 MAX_VARIANTS = 16
+MAX_LOGGED = 1000  # (operation, reason) pairs remembered for logging once
 MAX_COERCION_ERRORS = 50  # graphql-core's default for variable coercion
 NO_VARIABLES = VariableValues({}, {})
 
@@ -57,13 +58,25 @@ class PlanStats:
     fallback_executions: int = 0
     _logged: set[tuple[str | None, str]] = field(default_factory=set)
 
-    def fell_back(self, operation: str | None, reason: str) -> None:
-        """An operation (or one variant of it) runs on the reference executor."""
+    def fell_back(self, operation: str | None, reason: str, detail: str = "") -> None:
+        """An operation (or one variant of it) runs on the reference executor: logged
+        once per operation and reason (operation names are the clients' to choose, so
+        past MAX_LOGGED pairs only a reason never seen is logged)."""
         self.fallback_executions += 1
         self.fallbacks[reason] += 1
-        if (operation, reason) not in self._logged:
-            self._logged.add((operation, reason))
-            log.warning("operation %r runs on the reference executor: %s", operation or "", reason)
+        key = (operation, reason)
+        if key in self._logged:
+            return
+        if len(self._logged) < MAX_LOGGED:
+            self._logged.add(key)
+        elif self.fallbacks[reason] > 1:
+            return
+        log.warning(
+            "operation %r runs on the reference executor: %s%s",
+            operation or "",
+            reason,
+            f" ({detail})" if detail else "",
+        )
 
 
 @dataclass(slots=True)
@@ -125,7 +138,7 @@ class CompiledOperation:
         try:
             variant = self.variant(variables)
         except UnsupportedOperationError as error:
-            self.stats.fell_back(self.name, str(error))
+            self.stats.fell_back(self.name, str(error), error.detail)
             return None
         except GraphQLError:
             # A directive's variable that does not coerce (`@skip(if: $v)`, $v null):
@@ -171,6 +184,7 @@ class Fallback:
     """Why an operation runs on the reference executor."""
 
     reason: str
+    detail: str = ""
 
 
 class PlanCompiler:
@@ -216,7 +230,7 @@ class PlanCompiler:
             )
         if isinstance(found, Fallback):
             if self.enabled:
-                self.stats.fell_back(operation_name, found.reason)
+                self.stats.fell_back(operation_name, found.reason, found.detail)
             return None
         return found
 
@@ -230,7 +244,7 @@ class PlanCompiler:
             if self._policy_of is not None:
                 compiled.policy = self._policy_of(document, operation_name)
         except UnsupportedOperationError as error:
-            return Fallback(str(error))
+            return Fallback(str(error), error.detail)
         self.stats.compiled += 1
         return compiled
 
@@ -280,7 +294,7 @@ def _operation(document: DocumentNode, operation_name: str | None) -> OperationD
     for operation in operations:
         if operation.name and operation.name.value == operation_name:
             return operation
-    raise UnsupportedOperationError(f"no operation named {operation_name!r}")
+    raise UnsupportedOperationError("no operation of that name", repr(operation_name))
 
 
 class _DirectiveVariables(Visitor):
