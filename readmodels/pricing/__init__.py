@@ -1,0 +1,1 @@
+"""Pricing read models: promotions and the index that finds a product's candidates."""

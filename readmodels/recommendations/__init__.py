@@ -1,0 +1,1 @@
+"""Bought-together recommendations, from orders and their cancellations."""

@@ -1,0 +1,1 @@
+"""Customer segments: which price segments each customer belongs to."""
