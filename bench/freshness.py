@@ -26,7 +26,7 @@ import orjson
 
 from bench.stats import percentile, summary
 from infra.database import asyncpg_dsn
-from resolvers.catalog.prices import money
+from resolvers.pricing.prices import money
 
 PRODUCT_PAGE = (
     Path(__file__).resolve().parents[1] / "tests/fixtures/contract/operations/ProductPage.graphql"

@@ -26,6 +26,10 @@ class RequestContext:
     (`product:<id>`, `listing:<scope>`...): loaders add them as rows come
     back, and the endpoint stores the response under them, so a projector
     batch that touches one of them invalidates it.
+
+    `fresh_until` is the first moment the answer changes by the clock alone
+    (a promotion window opening or closing), which no event announces: the
+    response cache keeps the answer no longer than that.
     """
 
     db: Reader
@@ -33,7 +37,14 @@ class RequestContext:
     tracer: Tracer | None = None
     viewer: Any = None
     tags: set[str] = field(default_factory=set)
+    fresh_until: datetime | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
+
+    def fresh_only_until(self, moment: datetime | None) -> None:
+        """What the request read stops being right at `moment` (a promotion starts or
+        ends): a cached answer must not be served past it."""
+        if moment is not None and (self.fresh_until is None or moment < self.fresh_until):
+            self.fresh_until = moment
 
     def loader(self, loader_class: type[L]) -> L:
         """The request's instance of a loader class (created on first use)."""

@@ -46,3 +46,19 @@ class ReadModelUnavailableError(ClientError):
 
 class NotFoundError(ClientError):
     code = "NOT_FOUND"
+
+
+class CartTooLargeError(ClientError):
+    code = "CART_TOO_LARGE"
+
+
+class InvalidQuantityError(ClientError):
+    code = "INVALID_QUANTITY"
+
+
+class ProductNotFoundError(ClientError):
+    code = "PRODUCT_NOT_FOUND"
+
+
+class CurrencyMismatchError(ClientError):
+    code = "CURRENCY_MISMATCH"

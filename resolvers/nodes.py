@@ -14,6 +14,7 @@ from resolvers.catalog.loaders import (
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
 from resolvers.ids import decode_id
+from resolvers.pricing.loaders import PromotionByIdLoader
 
 _LOADERS: dict[str, type] = {
     "Product": ProductByIdLoader,
@@ -21,6 +22,7 @@ _LOADERS: dict[str, type] = {
     "Category": CategoryByIdLoader,
     "Collection": CollectionByIdLoader,
     "Creator": CreatorByIdLoader,
+    "Promotion": PromotionByIdLoader,
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from graphql import DocumentNode
@@ -110,27 +111,50 @@ class ResponseCacheFront:
     def stamp(self) -> int:
         return self._position()
 
-    def entry(self, plan: Plan, stamp: int, data: bytes, tags: Iterable[str]) -> CachedResponse:
-        """The entry of a successful answer (not stored)."""
+    def entry(
+        self,
+        plan: Plan,
+        stamp: int,
+        data: bytes,
+        tags: Iterable[str],
+        *,
+        fresh_until: datetime | None = None,
+    ) -> CachedResponse:
+        """The entry of a successful answer (not stored). `fresh_until`: the moment the
+        answer changes by the clock alone (a promotion window opening or closing):
+        the entry is fresh no longer than that, and never served stale past it."""
         policy = plan.policy
+        max_age, stale_for = policy.max_age, policy.max_age
+        now = self._wall()
+        if fresh_until is not None:
+            left = int(fresh_until.timestamp() - now)
+            if left < max_age + stale_for:
+                max_age, stale_for = max(min(max_age, left), 0), 0
         return CachedResponse.build(
             data,
             frozenset(tags),
             stamp=stamp,
-            created_at=self._wall(),
-            max_age=policy.max_age,
-            stale_for=policy.max_age,
+            created_at=now,
+            max_age=max_age,
+            stale_for=stale_for,
             scope=policy.scope,
         )
 
     def remember(
-        self, plan: Plan, stamp: int, data: bytes, tags: Iterable[str]
+        self,
+        plan: Plan,
+        stamp: int,
+        data: bytes,
+        tags: Iterable[str],
+        *,
+        fresh_until: datetime | None = None,
     ) -> CachedResponse | None:
-        """The entry of a successful, cacheable answer, stored when the plan has a key."""
+        """The entry of a successful, cacheable answer, stored when the plan has a key
+        and it has a moment of freshness left."""
         if not plan.policy.cacheable:
             return None
-        entry = self.entry(plan, stamp, data, tags)
-        if self.cache is not None and plan.key is not None:
+        entry = self.entry(plan, stamp, data, tags, fresh_until=fresh_until)
+        if self.cache is not None and plan.key is not None and entry.max_age > 0:
             self.cache.put(plan.key, entry)
         return entry
 
@@ -152,7 +176,7 @@ class ResponseCacheFront:
         if entry is None or not http_cacheable or not plan.policy.cacheable:
             headers["cache-control"] = NO_STORE
             return headers
-        max_age = plan.policy.max_age
+        max_age = entry.max_age
         shared = plan.policy.scope is Scope.PUBLIC and not plan.vary.segments
         tags = tag_headers(entry.tags) if shared else None
         if tags is not None:

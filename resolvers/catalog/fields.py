@@ -16,7 +16,6 @@ from strawberry.types import Info
 from readmodels.catalog.folds import available, inventory_status
 from readmodels.catalog.rows import CategoryRow, CollectionRow, ProductRow, StoreRow
 from readmodels.creators.rows import CreatorRow
-from resolvers.catalog import prices
 from resolvers.catalog.loaders import (
     CategoryByIdLoader,
     CategoryChildrenByParentLoader,
@@ -26,15 +25,14 @@ from resolvers.catalog.loaders import (
 )
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
-from resolvers.errors import BadUserInputError, PriceNotSetError
+from resolvers.errors import PriceNotSetError
 from resolvers.futures import resolved, then
 from resolvers.ids import encode_id
 from resolvers.pagination import Connection
+from resolvers.pricing import prices
 from resolvers.tracing import traced
 
 Ctx = Info[RequestContext, Any]
-
-MAX_QUANTITY = 10_000
 
 
 class InventoryStatus(Enum):
@@ -93,18 +91,6 @@ def product_price_range(root: ProductRow) -> prices.PriceRangeView:
     return prices.price_range(root)
 
 
-def product_price(root: ProductRow, info: Ctx, quantity: int | None = 1) -> prices.ProductPriceView:
-    info.context.tags.add(f"price:{root.id}")  # pricing changes announce price:<id>
-    quantity = 1 if quantity is None else quantity
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise BadUserInputError(
-            f"quantity: must be between 1 and {MAX_QUANTITY}", argument="quantity"
-        )
-    if root.base_price is None:
-        raise PriceNotSetError(f"product {root.slug!r} has no price yet")
-    return prices.product_price(root, quantity)
-
-
 def product_inventory(root: ProductRow) -> InventoryView:
     units = available({"on_hand": root.on_hand})
     return InventoryView(_STATUSES[inventory_status(units)], units)
@@ -117,16 +103,6 @@ def product_rating(root: ProductRow) -> RatingView | None:
     if root.rating_count == 0:
         return None
     return RatingView(round(root.rating_sum / root.rating_count, 2), root.rating_count)
-
-
-def product_promotions(root: ProductRow) -> list[Any]:
-    # Promotions are read by the pricing engine (issue 6).
-    return []
-
-
-def product_recommendations(root: ProductRow, first: int | None = 4) -> list[ProductRow]:
-    # Bought-together recommendations are projected by the pricing work (issue 6).
-    return []
 
 
 @traced

@@ -1,9 +1,8 @@
-"""Read-time price rules of the catalog (pure): list price by quantity tier and segment.
+"""Money and list prices (pure): rounding to a currency's minor unit, the list price
+by quantity tier and segment, and the views the price fields return.
 
 The views are NamedTuples: several are built per product per request.
-
-Promotions arrive with the pricing engine (issue 6); until then `final` is
-the list price and no promotion applies.
+Promotions are the engine's (`resolvers.pricing.engine`).
 """
 
 from __future__ import annotations
@@ -23,14 +22,19 @@ class Money(NamedTuple):
     currency_code: str
 
 
-def money(amount: Decimal, currency_code: str) -> Money:
-    """Money rounded half-up to the currency's minor unit."""
+def minor_unit(currency_code: str) -> Decimal:
+    """The currency's smallest amount: 0.01 for EUR, 1 for JPY, 0.001 for KWD."""
     exponent = _EXPONENTS.get(currency_code)
     if exponent is None:
         exponent = _EXPONENTS[currency_code] = Decimal(1).scaleb(
             -_MINOR_UNITS.get(currency_code, 2)
         )
-    return Money(amount.quantize(exponent, rounding=ROUND_HALF_UP), currency_code)
+    return exponent
+
+
+def money(amount: Decimal, currency_code: str) -> Money:
+    """Money rounded half-up to the currency's minor unit."""
+    return Money(amount.quantize(minor_unit(currency_code), rounding=ROUND_HALF_UP), currency_code)
 
 
 _EXPONENTS: dict[str, Decimal] = {}
@@ -68,24 +72,6 @@ def list_unit_price(
         if price is not None and price < best:
             best, best_tier = price, None
     return best, best_tier
-
-
-def product_price(
-    product: ProductRow, quantity: int, segments: Collection[str] = ()
-) -> ProductPriceView:
-    assert product.base_price is not None
-    assert product.currency_code is not None
-    currency = product.currency_code
-    unit, tier = list_unit_price(product, quantity, segments)
-    listed = money(unit, currency)
-    base = money(product.base_price, currency)
-    final = listed
-    return ProductPriceView(
-        list_price=listed,
-        final=final,
-        compare_at=base if final.amount < base.amount else None,
-        tier=PriceTierView(tier.min_quantity, money(tier.unit_price, currency)) if tier else None,
-    )
 
 
 def price_range(product: ProductRow) -> PriceRangeView:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,11 +12,14 @@ import strawberry
 from readmodels.catalog.listing import ProductSort
 from readmodels.catalog.rows import CategoryRow, CollectionRow, ProductRow, StoreRow
 from resolvers.catalog import fields
+from resolvers.pricing import fields as pricing_fields
+from resolvers.recommendations import fields as recommendation_fields
 from schema.catalog import listing_fields
 from schema.node import Node, PageInfo
 
 if TYPE_CHECKING:
     from schema.creators.types import Creator
+    from schema.pricing.types import AppliedPromotion, Promotion
 
 strawberry.enum(ProductSort, name="ProductSort")
 strawberry.enum(fields.InventoryStatus, name="InventoryStatus")
@@ -30,13 +32,9 @@ StoreRef = Annotated["Store", strawberry.lazy(_HERE)]
 CategoryRef = Annotated["Category", strawberry.lazy(_HERE)]
 CollectionRef = Annotated["Collection", strawberry.lazy(_HERE)]
 ProductRef = Annotated["Product", strawberry.lazy(_HERE)]
-
-
-@strawberry.enum(name="PromotionKind")
-class PromotionKind(Enum):
-    PERCENT_OFF = "PERCENT_OFF"
-    AMOUNT_OFF = "AMOUNT_OFF"
-    BUY_X_GET_Y = "BUY_X_GET_Y"
+_PRICING = "schema.pricing.types"
+PromotionRef = Annotated["Promotion", strawberry.lazy(_PRICING)]
+AppliedPromotionRef = Annotated["AppliedPromotion", strawberry.lazy(_PRICING)]
 
 
 @strawberry.type(name="Money")
@@ -65,30 +63,6 @@ class PriceTier:
     unit_price: Money
 
 
-@strawberry.type(name="Promotion")
-class Promotion(Node):
-    name: str
-    description: str | None
-    kind: PromotionKind
-    value: Decimal = strawberry.field(
-        description='Percent for PERCENT_OFF (e.g. "15"), money amount for AMOUNT_OFF.'
-    )
-    starts_at: datetime | None
-    ends_at: datetime | None
-    priority: int = strawberry.field(description="Higher runs first.")
-    stackable: bool = strawberry.field(
-        description="When false, no other promotion applies to the same line after this one."
-    )
-    active: bool
-    store: StoreRef
-
-
-@strawberry.type(name="AppliedPromotion")
-class AppliedPromotion:
-    promotion: Promotion
-    discount: Money = strawberry.field(description="Discount per unit at this quantity.")
-
-
 @strawberry.type(name="ProductPrice")
 class ProductPrice:
     list_price: Money = strawberry.field(
@@ -99,7 +73,7 @@ class ProductPrice:
         description="Set when `final` is lower than the base list price."
     )
     tier: PriceTier | None
-    applied_promotions: list[AppliedPromotion]
+    applied_promotions: list[AppliedPromotionRef]
 
 
 @strawberry.type(name="Inventory")
@@ -139,13 +113,13 @@ class Product(Node):
         description="List price range over quantity tiers, before promotions.",
     )
     price: ProductPrice = strawberry.field(
-        resolver=fields.product_price,
+        resolver=pricing_fields.product_price,
         graphql_type=ProductPrice,
         description="Price for the current viewer at `quantity`, promotions applied.",
     )
     promotions: list[Promotion] = strawberry.field(
-        resolver=fields.product_promotions,
-        graphql_type=list[Promotion],
+        resolver=pricing_fields.product_promotions,
+        graphql_type=list[PromotionRef],
         description="Active promotions that can apply to this product.",
     )
     inventory: Inventory = strawberry.field(
@@ -155,7 +129,7 @@ class Product(Node):
         resolver=fields.product_rating, graphql_type=Rating | None
     )
     recommendations: list[Product] = strawberry.field(
-        resolver=fields.product_recommendations,
+        resolver=recommendation_fields.product_recommendations,
         graphql_type=list[ProductRef],
         description="Products often bought together with this one.",
     )

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from readmodels.catalog import folds
 from readmodels.catalog.rows import ProductRow, TierRow
-from resolvers.catalog import prices
+from resolvers.pricing import prices
+from resolvers.pricing.engine import product_page_price
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -147,13 +148,13 @@ def test_list_price_takes_the_lowest_applicable_tier_or_segment() -> None:
 def test_product_price_rounds_half_up_and_sets_compare_at() -> None:
     """Unit prices round half-up to cents; compareAt is the base price when final is lower."""
     row = row_with_prices()
-    at_one = prices.product_price(row, 1)
+    at_one = product_page_price(row, 1, None, segments=frozenset(), now=AT)
     assert (at_one.final.amount, at_one.compare_at) == (Decimal("12.00"), None)
-    vip = prices.product_price(row, 1, ["vip"])
+    vip = product_page_price(row, 1, None, segments=frozenset({"vip"}), now=AT)
     assert vip.final == prices.Money(Decimal("10.26"), "EUR")
     assert vip.compare_at == prices.Money(Decimal("12.00"), "EUR")
-    assert prices.product_price(row, 6).tier == prices.PriceTierView(
-        5, prices.Money(Decimal("11.00"), "EUR")
+    assert product_page_price(row, 6, None, segments=frozenset(), now=AT).tier == (
+        prices.PriceTierView(5, prices.Money(Decimal("11.00"), "EUR"))
     )
 
 

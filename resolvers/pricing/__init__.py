@@ -1,0 +1,1 @@
+"""The pricing engine (pure), its loaders and the pricing field resolvers."""

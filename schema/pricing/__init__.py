@@ -1,0 +1,1 @@
+"""GraphQL types of pricing: promotions, applied promotions, carts."""
