@@ -113,12 +113,22 @@ def _validate_one(index: int, raw: Any) -> Event | list[EventError]:
     try:
         payload = model.model_validate(data)
     except ValidationError as exc:
+        subject = _subject(event_type, data)
         for detail in exc.errors(include_url=False):
-            errors.append(error(_field_path(detail["loc"]), detail["msg"]))
+            errors.append(error(_field_path(detail["loc"]), subject + detail["msg"]))
         return errors
     if errors or uuid is None or occurred_at is None:
         return errors
     return Event(uuid, model.__name__, occurred_at, payload.model_dump(mode="json"))
+
+
+def _subject(event_type: str | None, data: dict[str, Any]) -> str:
+    """Names the promotion a rejected promotion event is about (its condition may be
+    one of hundreds the writer sends): `promotion 'pr-9': ...`."""
+    promotion = data.get("promotionId")
+    if event_type == "PromotionUpserted" and isinstance(promotion, str):
+        return f"promotion {promotion!r}: "
+    return ""
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

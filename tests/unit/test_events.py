@@ -130,7 +130,7 @@ def test_condition_unknown_leaf_and_always() -> None:
 
 
 def test_promotion_condition_errors_name_the_promotion_field() -> None:
-    """A promotion whose condition is too deep is rejected at ingest under data.condition."""
+    """A promotion whose condition is too deep is rejected at ingest, naming it and the field."""
     raw = event(
         "PromotionUpserted",
         promotionId="pr1",
@@ -148,4 +148,30 @@ def test_promotion_condition_errors_name_the_promotion_field() -> None:
     )
     _, errors = validate_events([raw])
     assert [(e.event_id, e.field) for e in errors] == [(raw["id"], "data.condition")]
-    assert "deeper than 6 levels" in errors[0].message
+    assert errors[0].message == (
+        "promotion 'pr1': Value error, condition.not.not.not.not.not.not: deeper than 6 levels"
+    )
+
+
+def test_an_over_wide_condition_names_the_promotion() -> None:
+    """257 leaves are refused at ingest with a message naming the promotion and the limit."""
+    raw = event(
+        "PromotionUpserted",
+        promotionId="pr-wide",
+        storeId="s1",
+        name="Wide",
+        description=None,
+        kind="PERCENT_OFF",
+        value="10",
+        startsAt=None,
+        endsAt=None,
+        priority=1,
+        stackable=True,
+        active=True,
+        condition={"any": [{"tagIn": ["a"]}] * 257},
+    )
+    accepted, errors = validate_events([raw])
+    assert accepted == []
+    assert [(e.field, e.message) for e in errors] == [
+        ("data.condition", "promotion 'pr-wide': Value error, condition: more than 256 leaves")
+    ]
