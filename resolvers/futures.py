@@ -32,6 +32,43 @@ def then(future: asyncio.Future[T], transform: Callable[[T], U]) -> asyncio.Futu
     return out
 
 
+def chain(
+    future: asyncio.Future[T], next_step: Callable[[T], asyncio.Future[U]]
+) -> asyncio.Future[U]:
+    """A future of the future `next_step(result)` returns: a load that needs another
+    load's answer. `next_step` runs in a done callback, so the loads it starts for
+    every field of a level are queued before their loader dispatches: one batch."""
+    out: asyncio.Future[U] = asyncio.get_running_loop().create_future()
+
+    def settle(source: asyncio.Future[U]) -> None:
+        if out.done():
+            return
+        if source.cancelled():
+            out.cancel()
+        elif (exc := source.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            out.set_result(source.result())
+
+    def done(source: asyncio.Future[T]) -> None:
+        if out.done():
+            return
+        if source.cancelled():
+            out.cancel()
+        elif (exc := source.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            try:
+                following = next_step(source.result())
+            except Exception as error:
+                out.set_exception(error)
+                return
+            following.add_done_callback(settle)
+
+    future.add_done_callback(done)
+    return out
+
+
 def resolved(value: T) -> asyncio.Future[T]:
     future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
     future.set_result(value)

@@ -80,6 +80,10 @@ async def test_operations_collect_the_tags_of_what_they_read(engine: AsyncEngine
         "product-slug:mug",
         "product:p1",
         "price:p1",
+        # Its offers: a new promotion of the store, or a collection it joins, may apply.
+        "store-promotions:s1",
+        "product-collections:p1",
+        "recommendations:p1",
         "store:s1",
         "category:c2",
         "category:c1",
@@ -92,6 +96,8 @@ async def test_operations_collect_the_tags_of_what_they_read(engine: AsyncEngine
         "listing:c:c1",
         "product:p1",
         "price:p1",
+        "store-promotions:s1",
+        "product-collections:p1",
     }
     assert await tags_of(engine, CREATOR_PROFILE, {"handle": "ana"}) == {
         "creator-handle:ana",
@@ -100,6 +106,10 @@ async def test_operations_collect_the_tags_of_what_they_read(engine: AsyncEngine
         "listing:s:s1",
         "product:p1",
         "price:p1",
+        "store-promotions:s1",
+        "product-collections:p1",
+        "category:c2",  # the product's category path decides `categoryIn` promotions
+        "category:c1",
     }
 
 

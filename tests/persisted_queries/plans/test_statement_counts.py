@@ -82,9 +82,10 @@ async def test_category_listing(
     total = listed(specs, category, in_stock=in_stock)
     assert products["totalCount"] == total
     assert len(products["edges"]) == min(variables.get("first", 48), total)
-    # The same statements for a page of 5 as for a page of 48 (no load per product).
+    # The same statements for a page of 5 as for a page of 48 (no load per product);
+    # an empty page has no product whose offers (promotions) to load.
     _, five = await counts(engine, "CategoryListing", {**variables, "first": 5})
-    assert statements == five
+    assert statements == (five - 1 if variables.get("first") == 0 else five)
 
 
 async def test_a_listing_of_a_missing_category(world: tuple[AsyncEngine, list[Spec]]) -> None:

@@ -1,0 +1,1 @@
+"""Bought-together recommendations: the loader of ranked ids and the Product field."""
