@@ -98,6 +98,8 @@ def server_env(
         "VITRINE_RUN_PROJECTORS": "true" if run_projectors else "false",
         "VITRINE_SEED_ON_FIRST_RUN": "false",
         "VITRINE_SERVICE_TOKEN": token,
+        # Production mode refuses to start without one; the workload sends no viewer tokens.
+        "VITRINE_JWT_SECRET": "bench-jwt-secret-" + "x" * 32,
         "VITRINE_RESPONSE_CACHE": "false",
         **(extra or {}),
     }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,12 +26,14 @@ from infra.database import asyncpg_dsn, create_engine
 from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEdge, GraphQLEndpoint
 from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries
+from infra.pricing_wiring import PredicateCollector
 from infra.readpool import ReadPool
-from infra.settings import Settings
+from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
 from infra.telemetry import get_tracer, tracer_provider_from_env
 from readmodels.projections import all_projections
 from readmodels.projector.runner import ProjectorRunner
 from readmodels.projector.watcher import CheckpointWatcher
+from resolvers.pricing.conditions import PREDICATES
 from schema.build import build_schema
 
 log = logging.getLogger("vitrine.app")
@@ -60,6 +63,40 @@ def service_token(settings: Settings) -> str:
     return token
 
 
+def jwt_secret(settings: Settings) -> str:
+    """The secret viewer tokens are signed with: VITRINE_JWT_SECRET, or in development
+    one generated once per data directory (so `vitrine token create` and the server agree).
+    """
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.mode is Mode.PRODUCTION:
+        raise SettingsError(
+            "VITRINE_JWT_SECRET is required in production mode: set it to a random secret "
+            f"of at least {MIN_JWT_SECRET_BYTES} bytes, shared by every gateway replica"
+        )
+    path = Path(settings.data_dir) / "jwt-secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written aside, then linked into place: of several workers starting at
+        # once, exactly one secret wins, and nobody reads a half-written file.
+        draft = path.with_name(f".jwt-secret.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_urlsafe(48) + "\n")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    secret = path.read_text().strip()
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        raise SettingsError(
+            f"{path} holds a secret shorter than {MIN_JWT_SECRET_BYTES} bytes: delete it "
+            "(a new one is generated) or set VITRINE_JWT_SECRET"
+        )
+    return secret
+
+
 def create_app(
     settings: Settings,
     *,
@@ -70,6 +107,7 @@ def create_app(
     url = database_url or settings.database_url
     if url is None:
         raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
+    token_secret = jwt_secret(settings)  # a production app without one does not start
     engine = create_engine(
         url,
         pool_size=settings.pool_size,
@@ -97,6 +135,7 @@ def create_app(
         settings, engine, reads, schema._schema, policy_of=caching.front.policies.policy
     )
     caching.registry.register(PlanCollector(persisted.plans.stats))
+    caching.registry.register(PredicateCollector(PREDICATES))
     graphql = GraphQLEndpoint(
         schema=schema,
         documents=persisted.documents,
@@ -108,6 +147,8 @@ def create_app(
         csrf_required_headers=settings.csrf_required_headers if settings.csrf_prevention else None,
         cache=caching.front,
         plans=persisted.plans,
+        jwt_secret=token_secret,
+        jwt_leeway=settings.jwt_leeway_seconds,
     )
     events = EventsEndpoint(
         engine,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -20,6 +20,9 @@ from infra.embedded_postgres import EmbeddedPostgresError, embedded_postgres
 from infra.pq_cli import pq
 from infra.progress import console, progress_bar
 from infra.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from readmodels.segments.queries import SegmentDiffReport
 
 T = TypeVar("T")
 
@@ -322,10 +325,13 @@ def projectors_status() -> None:
     from readmodels.eventlog.store import read_head
     from readmodels.projections import all_projections
     from readmodels.projector.checkpoints import read_checkpoints
+    from readmodels.segments.queries import segment_diff_report
 
     settings = _settings()
 
-    async def status(url: str) -> tuple[int, dict[str, int], dict[str, Any]]:
+    async def status(
+        url: str,
+    ) -> tuple[int, dict[str, int], dict[str, Any], SegmentDiffReport]:
         from sqlalchemy import text
 
         engine = create_engine(url)
@@ -337,12 +343,13 @@ def projectors_status() -> None:
                     text("SELECT name, updated_at FROM projection_checkpoints")
                 )
                 updated = {r.name: r.updated_at for r in rows}
-            return head, checkpoints, updated
+                diff = await segment_diff_report(conn)
+            return head, checkpoints, updated, diff
         finally:
             await engine.dispose()
 
     with database_url(settings) as url:
-        head, checkpoints, updated = _run(lambda: status(url))
+        head, checkpoints, updated, diff = _run(lambda: status(url))
     table = Table(title=f"event log head: {head}")
     for column in ("projection", "checkpoint", "behind (events)", "last advanced"):
         table.add_column(column)
@@ -356,6 +363,62 @@ def projectors_status() -> None:
             when.isoformat(timespec="seconds") if when else "never",
         )
     console.print(table)
+    console.print(segment_diff_line(diff))
+
+
+def segment_diff_line(diff: SegmentDiffReport) -> str:
+    """What segment diffing saved: the share of requested membership rows it skipped."""
+    if diff.skipped_share is None:
+        return "segment diffing: no CustomerSegmentsChanged projected yet"
+    return (
+        f"segment diffing: skipped {diff.rows_skipped:,} of {diff.rows_requested:,} "
+        f"requested rows ({diff.skipped_share:.1%}) over {diff.events:,} events"
+    )
+
+
+@main.group()
+def token() -> None:
+    """Viewer tokens (bearer JWTs for /graphql)."""
+
+
+@token.command("create")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["CUSTOMER", "CREATOR", "ADMIN"]),
+    help="A role of the viewer; repeat for several.",
+)
+@click.option("--sub", required=True, help="The customer id the token speaks for.")
+@click.option(
+    "--ttl",
+    type=click.IntRange(min=1),
+    default=3600,
+    show_default=True,
+    help="Seconds until the token expires.",
+)
+@click.option("--creator-id", default=None, help="The creator profile of a CREATOR viewer.")
+def token_create(roles: tuple[str, ...], sub: str, ttl: int, creator_id: str | None) -> None:
+    """Print a token signed with this server's secret (VITRINE_JWT_SECRET, or the data
+    directory's generated one in development), for development and tests."""
+    from infra.app import jwt_secret
+    from infra.auth import mint_token
+
+    if not sub.strip():
+        raise CommandError("--sub: name the customer id the token speaks for")
+    if creator_id is not None and "CREATOR" not in roles:
+        raise CommandError("--creator-id needs --role CREATOR (only creators have a profile)")
+    settings = _settings()
+    try:
+        secret = jwt_secret(settings)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        minted = mint_token(secret, sub=sub, roles=roles, ttl_seconds=ttl, creator_id=creator_id)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    sys.stdout.write(minted + "\n")
 
 
 @main.group()

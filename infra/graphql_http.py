@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from infra.auth import AuthenticationError, Identity, decode_token
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
 from infra.graphql_errors import MASKED_MESSAGE, error_entry, format_error
@@ -42,6 +43,7 @@ from infra.graphql_request import (
     read_json_body,
 )
 from infra.media_types import GRAPHQL_RESPONSE_JSON, JSON, accepts_html, response_media_type
+from infra.readpool import ReadTimeoutError, ReadUnavailableError
 from infra.response_cache.cache import Lookup
 from infra.response_cache.entry import CachedResponse
 from infra.response_cache.front import UNCACHED, Plan, ResponseCacheFront, cache_status
@@ -52,7 +54,9 @@ from infra.response_cache.responses import (
 )
 from persisted_queries.plans import CompiledOperation, PlanCompiler
 from readmodels.projector.watcher import CheckpointWatcher
+from readmodels.segments.queries import segments_by_customers
 from resolvers.context import RequestContext
+from resolvers.viewer import Viewer
 
 log = logging.getLogger("vitrine.graphql")
 
@@ -62,6 +66,8 @@ GRAPHQL_ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 # GET parameters that make a GET a GraphQL request rather than a visit to GraphiQL
 # (GraphiQL keeps its editor in `?q=...&variables=...`, so a reload must still get the page).
 OPERATION_PARAMETERS = ("query", "documentId", "extensions")
+# RFC 6750, section 3: how a refused bearer token is announced.
+INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def graphql_response(
@@ -93,6 +99,32 @@ def request_errors_response(errors: list[dict[str, Any]], media_type: str) -> Re
     return graphql_response({"errors": errors}, media_type, status)
 
 
+def unauthenticated(message: str) -> RequestError:
+    """A request whose Authorization header identifies nobody: 401, never anonymous."""
+    return RequestError(401, "UNAUTHENTICATED", message, headers=INVALID_TOKEN_HEADERS)
+
+
+def authenticate(
+    authorization: str, secret: str, *, leeway: float = 0, now: float | None = None
+) -> Identity:
+    """The identity of an `Authorization: Bearer <jwt>` header value, or UNAUTHENTICATED."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if not scheme:
+        raise unauthenticated(
+            "the Authorization header is empty: send `Bearer <token>`, or no header at all"
+        )
+    if scheme.lower() != "bearer":
+        # The value is not echoed: it may be a credential meant for someone else.
+        raise unauthenticated("the Authorization header must be `Bearer <token>`")
+    token = token.strip()
+    if not token:
+        raise unauthenticated("the Authorization header has no token after `Bearer`")
+    try:
+        return decode_token(token, secret, now=now, leeway=leeway)
+    except AuthenticationError as exc:
+        raise unauthenticated(exc.message) from None
+
+
 def check_method(method: str, operation: OperationType) -> None:
     """Only queries may run over GET, a safe method: anything else is 405, `Allow: POST`."""
     if method != "POST" and operation is not OperationType.QUERY:
@@ -118,7 +150,9 @@ class GraphQLEndpoint:
     """An ASGI-friendly handler for /graphql (GET and POST; other methods get a 405).
 
     `csrf_required_headers` are the headers that prove a GET or simple POST was
-    preflighted; None turns CSRF prevention off.
+    preflighted; None turns CSRF prevention off. `jwt_secret` verifies viewer
+    tokens (`Authorization: Bearer <jwt>`); a request without the header is
+    anonymous, one with a header that identifies nobody is a 401.
     """
 
     def __init__(
@@ -134,8 +168,12 @@ class GraphQLEndpoint:
         csrf_required_headers: Sequence[str] | None = DEFAULT_REQUIRED_HEADERS,
         cache: ResponseCacheFront | None = None,
         plans: PlanCompiler | None = None,
+        jwt_secret: str,
+        jwt_leeway: float = 0,
     ) -> None:
         self._schema = schema
+        self._jwt_secret = jwt_secret
+        self._jwt_leeway = jwt_leeway
         self._plans = plans
         self._documents = documents
         self._db = db
@@ -179,12 +217,19 @@ class GraphQLEndpoint:
             request.headers, self._csrf_headers
         ):
             raise RequestError(400, "CSRF_PREVENTION", csrf_message(self._csrf_headers))
+        # Anonymous requests pay this one lookup; a token is checked before anything runs.
+        authorization = request.headers.get("authorization")
+        identity = (
+            None
+            if authorization is None
+            else authenticate(authorization, self._jwt_secret, leeway=self._jwt_leeway)
+        )
         if request.method == "GET":
             graphql_request = parse_graphql_request(get_payload(request.query_params))
         else:
             graphql_request = parse_graphql_request(await read_json_body(request))
         min_position = parse_min_position(request.headers)
-        return await self._run(request, graphql_request, min_position, media_type)
+        return await self._run(request, graphql_request, min_position, media_type, identity)
 
     def _wants_ide(self, request: Request) -> bool:
         return (
@@ -199,6 +244,7 @@ class GraphQLEndpoint:
         graphql_request: GraphQLRequest,
         min_position: int | None,
         media_type: str,
+        identity: Identity | None = None,
     ) -> Response:
         prepared = await self._documents.provide(graphql_request, request.headers)
         if isinstance(prepared, DocumentErrors):
@@ -220,15 +266,18 @@ class GraphQLEndpoint:
             return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
         waited = await self._wait_for(min_position)
+        # After the wait: segments read now reflect at least `min_position`. Before the
+        # cache lookup: the viewer's id and segments are part of the key.
+        viewer = None if identity is None else await self._viewer(identity)
         compiled = self._compiled(prepared, graphql_request)
-        plan = self._plan(prepared, graphql_request, operation, compiled)
+        plan = self._plan(prepared, graphql_request, operation, compiled, viewer)
         http_cacheable = _is_persisted_get(request, graphql_request)
         cache = self._cache
         if cache is not None and plan.key is not None:
             hit = await cache.lookup(plan, min_position=min_position)
             if hit is not None:
                 if hit.stale:
-                    self._refresh(plan, prepared, graphql_request, compiled)
+                    self._refresh(plan, prepared, graphql_request, compiled, viewer)
                 return self._cached(
                     request, plan, hit, http_cacheable, waited, min_position, media_type
                 )
@@ -246,6 +295,7 @@ class GraphQLEndpoint:
                 db=self._db,
                 now=datetime.now(UTC),
                 tracer=self._tracer if span.is_recording() else None,
+                viewer=viewer,
             )
             result = await execute_document(
                 self._schema,
@@ -262,7 +312,13 @@ class GraphQLEndpoint:
             return graphql_response(self._body(result, waited, min_position), media_type)
         entry = None
         if not result.errors and plan.policy.cacheable:
-            entry = cache.remember(plan, stamp, orjson.dumps(result.data), context.tags)
+            entry = cache.remember(
+                plan,
+                stamp,
+                orjson.dumps(result.data),
+                context.tags,
+                fresh_until=context.fresh_until,
+            )
         status = cache_status(None, plan)
         headers = cache.headers(plan, entry, http_cacheable=http_cacheable, status=status)
         if entry is None:
@@ -273,6 +329,22 @@ class GraphQLEndpoint:
             return not_modified_response(headers)
         body = compose_body(entry.data, self._extensions(waited, min_position))
         return json_bytes_response(body, media_type, headers)
+
+    async def _viewer(self, identity: Identity) -> Viewer:
+        """The token's customer with their segments: one statement, on the read pool."""
+        try:
+            (segments,) = await segments_by_customers(self._db, [identity.sub])
+        except ReadTimeoutError as exc:
+            raise RequestError(
+                503,
+                "STATEMENT_TIMEOUT",
+                "the viewer's segments took too long to load; try again",
+            ) from exc
+        except ReadUnavailableError as exc:
+            raise RequestError(
+                503, "READ_MODEL_UNAVAILABLE", "the read models are unavailable right now"
+            ) from exc
+        return Viewer(identity.sub, identity.roles, frozenset(segments), identity.creator_id)
 
     def _compiled(
         self, prepared: PreparedDocument, graphql_request: GraphQLRequest
@@ -288,6 +360,7 @@ class GraphQLEndpoint:
         graphql_request: GraphQLRequest,
         operation: OperationType,
         compiled: CompiledOperation | None,
+        viewer: Viewer | None,
     ) -> Plan:
         if self._cache is None or operation is not OperationType.QUERY:
             return UNCACHED
@@ -295,6 +368,7 @@ class GraphQLEndpoint:
             prepared.document,
             graphql_request.operation_name,
             graphql_request.variables,
+            viewer=viewer,
             policy=compiled.policy if compiled is not None else None,
         )
 
@@ -325,14 +399,16 @@ class GraphQLEndpoint:
         prepared: PreparedDocument,
         graphql_request: GraphQLRequest,
         compiled: CompiledOperation | None,
+        viewer: Viewer | None,
     ) -> None:
-        """Stale-while-revalidate: execute again in the background, outside any request."""
+        """Stale-while-revalidate: execute again in the background, outside any request,
+        for the same viewer (the entry's key is theirs)."""
         cache = self._cache
         assert cache is not None
 
         async def compute() -> CachedResponse | None:
             stamp = cache.stamp()
-            context = RequestContext(db=self._db, now=datetime.now(UTC))
+            context = RequestContext(db=self._db, now=datetime.now(UTC), viewer=viewer)
             result = await execute_document(
                 self._schema,
                 prepared.document,
@@ -343,7 +419,13 @@ class GraphQLEndpoint:
             )
             if result.errors:
                 return None
-            return cache.entry(plan, stamp, orjson.dumps(result.data), context.tags)
+            return cache.entry(
+                plan,
+                stamp,
+                orjson.dumps(result.data),
+                context.tags,
+                fresh_until=context.fresh_until,
+            )
 
         cache.refresh(plan, compute)
 

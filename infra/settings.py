@@ -15,6 +15,10 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+# HS256 keys shorter than the hash are brute-forceable (RFC 7518, section 3.2).
+MIN_JWT_SECRET_BYTES = 32
+# Never echoed back in an error message.
+_SECRET_VARIABLES = frozenset({"VITRINE_JWT_SECRET"})
 
 
 class Mode(StrEnum):
@@ -49,6 +53,14 @@ class Settings(BaseSettings):
     )
     service_token: str | None = Field(
         default=None, description="Bearer token for POST /events; generated per data dir if unset."
+    )
+    jwt_secret: str | None = Field(
+        default=None,
+        description="HS256 secret of viewer tokens (32+ bytes); generated per data dir in "
+        "development, required in production.",
+    )
+    jwt_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew tolerated on a token's exp and nbf."
     )
     run_projectors: bool = Field(default=True, description="Run projectors inside `serve`.")
     projector_batch_size: int = Field(default=10_000, ge=1, le=100_000)
@@ -110,6 +122,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (Vitrine speaks PostgreSQL only)")
         return value
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _check_jwt_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_JWT_SECRET_BYTES} bytes "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
     @field_validator("csrf_required_headers", mode="before")
     @classmethod
     def _split_header_names(cls, value: object) -> object:
@@ -145,5 +169,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             name = "VITRINE_" + "_".join(str(part) for part in error["loc"]).upper()
-            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+            shown = "a hidden value" if name in _SECRET_VARIABLES else repr(error.get("input"))
+            problems.append(f"{name}: {error['msg']} (got {shown})")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from exc

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from readmodels.catalog.projection import CatalogProjection
 from readmodels.creators.projection import CreatorsProjection
+from readmodels.pricing.projection import PromotionsProjection
 from readmodels.projector.projection import Projection
+from readmodels.recommendations.projection import RecommendationsProjection
+from readmodels.segments.projection import SegmentsProjection
 
 
 def all_projections() -> list[Projection]:
-    return [CatalogProjection(), CreatorsProjection()]
+    return [
+        CatalogProjection(),
+        CreatorsProjection(),
+        PromotionsProjection(),
+        RecommendationsProjection(),
+        SegmentsProjection(),
+    ]
 
 
 def projection_named(name: str) -> Projection:

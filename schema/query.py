@@ -11,11 +11,15 @@ from resolvers.catalog import roots
 from resolvers.context import RequestContext
 from resolvers.creators.fields import resolve_creator
 from resolvers.nodes import resolve_node
+from resolvers.pricing.cart import resolve_price_cart
+from resolvers.pricing.listing import resolve_promotions
 from resolvers.tracing import traced
 from schema.catalog import listing_fields
 from schema.catalog.types import Category, Collection, Product, ProductConnection, Store
 from schema.creators.types import Creator
 from schema.node import Node, unset_to_none
+from schema.pricing.types import CartInput, CartPrice, PromotionConnection
+from schema.viewer.types import Viewer, resolve_viewer
 
 Ctx = Info[RequestContext, Any]
 
@@ -65,6 +69,33 @@ def _creator(root: Any, info: Ctx, handle: str) -> Any:
     return resolve_creator(info.context, handle)
 
 
+@traced
+def _promotions(
+    root: Any,
+    info: Ctx,
+    active: bool | None = True,
+    store_id: strawberry.ID | None = strawberry.UNSET,
+    first: int | None = 20,
+    after: str | None = strawberry.UNSET,
+) -> Any:
+    return resolve_promotions(
+        info.context,
+        active=active,
+        store_id=unset_to_none(store_id),
+        first=first,
+        after=unset_to_none(after),
+    )
+
+
+@traced
+def _price_cart(root: Any, info: Ctx, input: CartInput) -> Any:
+    return resolve_price_cart(
+        info.context,
+        [line.to_args() for line in input.lines],
+        unset_to_none(input.currency_code),
+    )
+
+
 @strawberry.type(name="Query")
 class Query:
     node: Node | None = strawberry.field(
@@ -95,3 +126,21 @@ class Query:
     )
     store: Store | None = strawberry.field(resolver=_store, graphql_type=Store | None)
     creator: Creator | None = strawberry.field(resolver=_creator, graphql_type=Creator | None)
+    promotions: PromotionConnection = strawberry.field(
+        resolver=_promotions,
+        graphql_type=PromotionConnection,
+        description="Promotions, newest first.",
+    )
+    price_cart: CartPrice = strawberry.field(
+        resolver=_price_cart,
+        graphql_type=CartPrice,
+        description=(
+            "Price a cart for the current viewer (segment prices, quantity tiers,\n"
+            "promotions). Pure read: nothing is reserved or stored."
+        ),
+    )
+    viewer: Viewer | None = strawberry.field(
+        resolver=resolve_viewer,
+        graphql_type=Viewer | None,
+        description="The authenticated caller; null for anonymous requests.",
+    )

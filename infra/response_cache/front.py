@@ -54,10 +54,13 @@ UNCACHED = Plan(NOT_CACHEABLE)
 
 
 def viewer_vary_parts(viewer: Any) -> tuple[str | None, tuple[str, ...]]:
-    """The viewer's id and price segments (attributes `id` and `segments`, if any)."""
+    """The viewer's identity and price segments (attributes `cache_identity`, else `id`,
+    and `segments`, if any). The identity covers everything a PRIVATE answer may
+    depend on besides segments (roles, a creator id): two tokens of one customer
+    with different roles must not share an entry."""
     if viewer is None:
         return None, ()
-    viewer_id = getattr(viewer, "id", None)
+    viewer_id = getattr(viewer, "cache_identity", None) or getattr(viewer, "id", None)
     return (None if viewer_id is None else str(viewer_id)), tuple(getattr(viewer, "segments", ()))
 
 

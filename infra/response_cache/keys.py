@@ -4,8 +4,8 @@ A key hashes, in order: a format version; the document's fingerprint and the
 operation name; the variables in canonical form (sorted keys, so the same
 variables in another order share an entry); what the answer varies by for
 this viewer; and the generation of every read model. The viewer part
-follows the policy's scope: a PRIVATE answer is keyed by the viewer's id, a
-PUBLIC one only by the viewer's price segments, so every anonymous or
+follows the policy's scope: a PRIVATE answer is keyed by the viewer's id and
+segments, a PUBLIC one only by the viewer's price segments, so every anonymous or
 unsegmented shopper shares one entry. Generations change when a read model
 is rebuilt and swapped in, which moves every key at once: nothing computed
 from the old tables can be found afterwards.
@@ -36,7 +36,10 @@ class Vary:
 
     def encode(self) -> bytes:
         if self.viewer is not None:
-            return b"viewer:" + self.viewer.encode()
+            viewer = b"viewer:" + self.viewer.encode()
+            if self.segments:
+                return viewer + b";segments:" + ",".join(self.segments).encode()
+            return viewer
         return b"segments:" + ",".join(self.segments).encode()
 
 
@@ -44,10 +47,12 @@ ANONYMOUS_PUBLIC = Vary()
 
 
 def vary_for(scope: Scope, viewer_id: str | None, segments: Iterable[str]) -> Vary:
-    """PRIVATE: the viewer (anonymous viewers share one entry); PUBLIC: the segments."""
-    if scope is Scope.PRIVATE:
-        return Vary(viewer=viewer_id or "")
+    """PRIVATE: the viewer and their segments (anonymous viewers share one entry);
+    PUBLIC: the segments. Segments are read per request, not from the token: when
+    they change, the next request's key changes with them."""
     segments = tuple(sorted(set(segments)))
+    if scope is Scope.PRIVATE:
+        return Vary(viewer=viewer_id or "", segments=segments)
     return Vary(segments=segments) if segments else ANONYMOUS_PUBLIC
 
 

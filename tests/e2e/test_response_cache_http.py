@@ -25,7 +25,7 @@ PRICE_HASH = hashlib.sha256(PRICE.encode()).hexdigest()
 MISSING = '{ product(slug: "nope") { title } }'
 BAD_ID = '{ product(id: "not-an-id") { title } }'
 INTROSPECTION = "{ __schema { queryType { name } } }"
-TAGS = "price:p1 product-slug:mug product:p1"
+TAGS = "price:p1 product-collections:p1 product-slug:mug product:p1 store-promotions:s1"
 
 
 def price_event(amount: str) -> dict[str, Any]:

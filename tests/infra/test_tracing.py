@@ -59,9 +59,11 @@ async def test_category_listing_span_tree(world_url: str, tmp_path: object) -> N
         "dataloader CategoryChildrenByParentLoader",
         "dataloader ListingPageLoader",
         "dataloader ListingTotalLoader",
+        "dataloader OffersByProductLoader",  # one batch for the five products' prices
         "resolve Category.ancestors",
         "resolve Category.children",
         "resolve Category.products",
+        *["resolve Product.price"] * 5,
         "resolve ProductConnection.totalCount",
         "resolve Query.category",
     ]

@@ -66,10 +66,12 @@ def test_public_answers_vary_by_segments_only() -> None:
 
 
 def test_private_answers_vary_by_viewer() -> None:
-    """PRIVATE: each viewer has its own entry, anonymous viewers share one."""
-    assert vary_for(Scope.PRIVATE, "u1", ["vip"]) == Vary(viewer="u1")
+    """PRIVATE: each viewer and segment set has its own entry, anonymous viewers share one."""
+    assert vary_for(Scope.PRIVATE, "u1", ["vip"]) == Vary(viewer="u1", segments=("vip",))
+    assert vary_for(Scope.PRIVATE, "u1", []) == Vary(viewer="u1")
     assert vary_for(Scope.PRIVATE, None, []) == Vary(viewer="")
     assert Vary(viewer="u1").encode() == b"viewer:u1"
+    assert Vary(viewer="u1", segments=("a", "b")).encode() == b"viewer:u1;segments:a,b"
     assert Vary(segments=("a", "b")).encode() == b"segments:a,b"
 
 
@@ -81,3 +83,19 @@ def test_fingerprint_is_the_source_text_hash_and_is_computed_once() -> None:
     assert hashlib.sha256(QUERY.encode()).hexdigest() == FINGERPRINT
     unlocated = parse(QUERY, no_location=True)
     assert fingerprints.of(unlocated) == hashlib.sha256(print_ast(unlocated).encode()).hexdigest()
+
+
+def test_private_answers_vary_by_the_viewers_roles_and_creator() -> None:
+    """One customer with other roles or another creator id is another PRIVATE identity."""
+    from infra.response_cache.front import viewer_vary_parts
+    from resolvers.viewer import Viewer
+
+    customer = Viewer("cu-1", frozenset({"CUSTOMER"}), frozenset({"vip"}), None)
+    creator = Viewer("cu-1", frozenset({"CUSTOMER", "CREATOR"}), frozenset({"vip"}), "cr-1")
+    other = Viewer("cu-1", frozenset({"CUSTOMER", "CREATOR"}), frozenset({"vip"}), "cr-2")
+    identities = {viewer_vary_parts(v)[0] for v in (customer, creator, other)}
+    assert len(identities) == 3
+    assert viewer_vary_parts(customer) == ("cu-1\x1fCUSTOMER\x1f", ("vip",))
+    assert vary_for(Scope.PRIVATE, *viewer_vary_parts(customer)) != vary_for(
+        Scope.PRIVATE, *viewer_vary_parts(creator)
+    )

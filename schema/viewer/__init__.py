@@ -1,0 +1,1 @@
+"""The authenticated caller: `Query.viewer`, its roles and segments."""
