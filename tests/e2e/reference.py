@@ -2,14 +2,78 @@
 
 It shares no code with the projection: it replays events in order into
 plain dictionaries, so a test can compare the gateway's answers with it.
+Prices are worked out the slow, obvious way from events.md and the pricing
+engine's documented rules: every promotion of the store is tried (no index),
+conditions are walked recursively, categories climb the parents map.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+MAX_ORDER_PRODUCTS = 50
+TOP_RECOMMENDATIONS = 20
+ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "CLP", "ISK", "VND"}
+THREE_DECIMAL_CURRENCIES = {"BHD", "KWD", "OMR"}
+
+
+def cents(currency: str) -> Decimal:
+    """The currency's minor unit."""
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return Decimal("1")
+    if currency in THREE_DECIMAL_CURRENCIES:
+        return Decimal("0.001")
+    return Decimal("0.01")
+
+
+def rounded(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(cents(currency), rounding=ROUND_HALF_UP)
+
+
+def instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass
+class Facts:
+    """What a condition is evaluated against: one line, its product and the viewer."""
+
+    product: str
+    category: str | None
+    collections: set[str]
+    tags: set[str]
+    segments: set[str]
+    quantity: int | None  # None: unknown (three-valued evaluation)
+    subtotal: Decimal | None
+
+
+@dataclass
+class Priced:
+    """One unit of a line: list and final price, base, tier reached, applied promotions."""
+
+    currency: str
+    base: Decimal
+    listed: Decimal
+    final: Decimal
+    tier: int | None
+    applied: list[tuple[str, Decimal]]
+
+    @property
+    def compare_at(self) -> Decimal | None:
+        return self.base if self.final < self.base else None
+
+
+@dataclass
+class Cart:
+    lines: list[tuple[str, int, Priced, Decimal]]  # product, quantity, unit, line total
+    subtotal: Decimal
+    discount_total: Decimal
+    total: Decimal
+    applied: list[tuple[str, Decimal]]
 
 
 @dataclass
@@ -26,6 +90,11 @@ class Reference:
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
     creators: dict[str, dict[str, Any]] = field(default_factory=dict)
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    promotions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    segments: dict[str, set[str]] = field(default_factory=dict)
+    segment_changes: dict[str, int] = field(default_factory=dict)
+    collections: dict[str, list[str]] = field(default_factory=dict)
+    _pairs: dict[str, dict[str, int]] | None = None
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> Reference:
@@ -65,6 +134,15 @@ class Reference:
             self.creators[d["handle"]] = d
         elif type_ == "StoreUpserted":
             self.stores[d["storeId"]] = d
+        elif type_ == "PromotionUpserted":
+            self.promotions[d["promotionId"]] = dict(d)
+        elif type_ == "PromotionDeactivated" and d["promotionId"] in self.promotions:
+            self.promotions[d["promotionId"]]["active"] = False
+        elif type_ == "CustomerSegmentsChanged":
+            self.segments[d["customerId"]] = set(d["segments"])
+            self.segment_changes[d["customerId"]] = self.segment_changes.get(d["customerId"], 0) + 1
+        elif type_ == "CollectionUpserted":
+            self.collections[d["collectionId"]] = list(d["productIds"])
 
     def listed(self) -> list[str]:
         return [
@@ -97,3 +175,207 @@ class Reference:
         if not ratings:
             return None
         return {"average": round(sum(ratings) / len(ratings), 2), "count": len(ratings)}
+
+    # Promotions and prices.
+
+    def facts(
+        self, product: str, segments: set[str], quantity: int | None, subtotal: Decimal | None
+    ) -> Facts:
+        data = self.products[product]
+        collections = {k for k, members in self.collections.items() if product in members}
+        return Facts(
+            product,
+            data["categoryId"],
+            collections,
+            set(data["tags"]),
+            segments,
+            quantity,
+            subtotal,
+        )
+
+    def holds(self, condition: dict[str, Any] | None, facts: Facts) -> bool | None:
+        """The condition for these facts; None when it hangs on an unknown quantity or
+        subtotal (Kleene: `any` with a true child is true, `all` with a false one false)."""
+        if not condition:
+            return True
+        ((key, value),) = condition.items()
+        if key == "all":
+            results = [self.holds(child, facts) for child in value]
+            if False in results:
+                return False
+            return None if None in results else True
+        if key == "any":
+            results = [self.holds(child, facts) for child in value]
+            if True in results:
+                return True
+            return None if None in results else False
+        if key == "not":
+            inner = self.holds(value, facts)
+            return None if inner is None else not inner
+        if key == "productIn":
+            return facts.product in value
+        if key == "categoryIn":
+            return any(self.in_subtree(facts.category, c) for c in value)
+        if key == "collectionIn":
+            return bool(facts.collections & set(value))
+        if key == "tagIn":
+            return bool(facts.tags & set(value))
+        if key == "segmentIn":
+            return bool(facts.segments & set(value))
+        if key == "minQuantity":
+            return None if facts.quantity is None else facts.quantity >= value
+        if key == "minSubtotal":
+            return None if facts.subtotal is None else facts.subtotal >= Decimal(value)
+        raise AssertionError(f"unknown condition {key}")
+
+    def in_effect(self, promotion: dict[str, Any], now: datetime) -> bool:
+        """Active, and `now` within [startsAt, endsAt) (an open end never comes)."""
+        starts, ends = instant(promotion["startsAt"]), instant(promotion["endsAt"])
+        return (
+            promotion["active"]
+            and (starts is None or starts <= now)
+            and (ends is None or now < ends)
+        )
+
+    def running_promotions(self, product: str, now: datetime) -> list[dict[str, Any]]:
+        """The store's promotions in effect at `now`, in the order they apply (priority
+        descending, then id)."""
+        store = self.products[product]["storeId"]
+        running = [
+            p for p in self.promotions.values() if p["storeId"] == store and self.in_effect(p, now)
+        ]
+        return sorted(running, key=lambda p: (-p["priority"], p["promotionId"]))
+
+    def promotions_for(self, product: str, segments: set[str], now: datetime) -> list[str]:
+        """`Product.promotions`: running promotions some quantity and subtotal can make apply."""
+        facts = self.facts(product, segments, None, None)
+        return [
+            p["promotionId"]
+            for p in self.running_promotions(product, now)
+            if self.holds(p["condition"], facts) is not False
+        ]
+
+    def list_price(
+        self, product: str, quantity: int, segments: set[str]
+    ) -> tuple[Decimal, int | None]:
+        """The lowest of the base price, the tiers reached and the viewer's segment prices;
+        the tier's minimum quantity when a tier gives it."""
+        price = self.prices[product]
+        best, tier = Decimal(price["basePrice"]), None
+        for t in price["tiers"]:
+            if t["minQuantity"] <= quantity and Decimal(t["unitPrice"]) < best:
+                best, tier = Decimal(t["unitPrice"]), t["minQuantity"]
+        for s in price["segmentPrices"]:
+            if s["segment"] in segments and Decimal(s["unitPrice"]) < best:
+                best, tier = Decimal(s["unitPrice"]), None
+        return rounded(best, price["currencyCode"]), tier
+
+    def unit_price(
+        self,
+        product: str,
+        quantity: int,
+        segments: set[str],
+        now: datetime,
+        subtotal: Decimal | None = None,
+    ) -> Priced:
+        """One unit of `quantity` of `product` in a cart whose list subtotal is `subtotal`
+        (a product page: the cart of this one line)."""
+        price = self.prices[product]
+        currency = price["currencyCode"]
+        listed, tier = self.list_price(product, quantity, segments)
+        if subtotal is None:
+            subtotal = listed * quantity
+        facts = self.facts(product, segments, quantity, subtotal)
+        running = listed
+        taken: list[tuple[str, Decimal]] = []
+        for promotion in self.running_promotions(product, now):
+            if not self.holds(promotion["condition"], facts):
+                continue
+            value = Decimal(promotion["value"])
+            if promotion["kind"] == "PERCENT_OFF":
+                off = running * value / 100
+            elif promotion["kind"] == "AMOUNT_OFF":
+                off = value
+            else:
+                get = promotion["getQuantity"] or 0
+                bundle = (promotion["buyQuantity"] or 0) + get
+                free = quantity // bundle * get if bundle > 0 else 0
+                off = running * free / quantity
+            off = min(off, running)
+            if off <= 0:
+                continue
+            running -= off
+            taken.append((promotion["promotionId"], off))
+            if not promotion["stackable"]:
+                break
+        final = rounded(running, currency)
+        applied = share_out(taken, listed - final, cents(currency))
+        base = rounded(Decimal(price["basePrice"]), currency)
+        return Priced(currency, base, listed, final, tier, applied)
+
+    def cart(self, lines: list[tuple[str, int]], segments: set[str], now: datetime) -> Cart:
+        currency = self.prices[lines[0][0]]["currencyCode"]
+        subtotal = sum((self.list_price(p, q, segments)[0] * q for p, q in lines), start=Decimal(0))
+        priced = []
+        by_promotion: dict[str, Decimal] = {}
+        for product, quantity in lines:
+            unit = self.unit_price(product, quantity, segments, now, subtotal)
+            priced.append((product, quantity, unit, rounded(unit.final * quantity, currency)))
+            for promotion, discount in unit.applied:
+                by_promotion[promotion] = by_promotion.get(promotion, Decimal(0)) + (
+                    discount * quantity
+                )
+        total = sum((line[3] for line in priced), start=Decimal(0))
+        order = sorted(by_promotion, key=lambda p: (-self.promotions[p]["priority"], p))
+        return Cart(
+            priced,
+            rounded(subtotal, currency),
+            rounded(subtotal - total, currency),
+            rounded(total, currency),
+            [(p, rounded(by_promotion[p], currency)) for p in order],
+        )
+
+    # Recommendations.
+
+    def pairs(self) -> dict[str, dict[str, int]]:
+        """Co-purchase counts: every live order's first 50 distinct products (by id)."""
+        if self._pairs is None:
+            counts: dict[str, dict[str, int]] = {}
+            for order, lines in self.orders.items():
+                if order in self.cancelled:
+                    continue
+                products = sorted({p for p, _ in lines})[:MAX_ORDER_PRODUCTS]
+                for a in products:
+                    for b in products:
+                        if a != b:
+                            counts.setdefault(a, {})[b] = counts.get(a, {}).get(b, 0) + 1
+            self._pairs = counts
+        return self._pairs
+
+    def recommendations(self, product: str, first: int) -> list[str]:
+        """The top 20 by count (then id), then those listed, priced and not deleted."""
+        counts = self.pairs().get(product, {})
+        ranked = sorted((-n, other) for other, n in counts.items() if n > 0 and other != product)
+        top = [other for _, other in ranked[:TOP_RECOMMENDATIONS]]
+        shown = [
+            p
+            for p in top
+            if p in self.products
+            and self.products[p]["listed"]
+            and p not in self.deleted
+            and p in self.prices
+        ]
+        return shown[:first]
+
+
+def share_out(
+    taken: list[tuple[str, Decimal]], total: Decimal, unit: Decimal
+) -> list[tuple[str, Decimal]]:
+    """`total` split over the promotions in minor units: each its exact share rounded
+    down, the units left over to the largest remainders (the earlier on a tie)."""
+    whole = [int(discount // unit) for _, discount in taken]
+    remainders = [discount / unit - w for (_, discount), w in zip(taken, whole, strict=True)]
+    left = int(total / unit) - sum(whole)
+    for i in sorted(range(len(taken)), key=lambda i: (-remainders[i], i))[: max(left, 0)]:
+        whole[i] += 1
+    return [(promotion, w * unit) for (promotion, _), w in zip(taken, whole, strict=True)]

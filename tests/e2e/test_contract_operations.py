@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from random import Random
+from typing import Any
 
 import pytest
 
+from infra.auth import mint_token
 from infra.database import create_engine
 from readmodels.demo import SCALES, generate_events
 from readmodels.demo.seed import seed_demo
@@ -17,12 +20,16 @@ from readmodels.projections import all_projections
 from readmodels.projector.runner import catch_up
 from resolvers.ids import encode_id
 from tests.conftest import CONTRACT, create_database, drop_database
-from tests.e2e.reference import Reference
+from tests.e2e.reference import Cart, Priced, Reference
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
 
-NOW = datetime(2026, 11, 22, 6, 47, tzinfo=UTC)
+# The world is seeded around the real clock (to the minute): the server prices with
+# datetime.now(), and promotion windows are built around the seed's `now`.
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+SECRET = "e2e-jwt-secret-of-at-least-32-bytes!"
+PRICED_SEGMENTS = {"vip", "wholesale", "students"}
 OPERATIONS = {p.stem: p.read_text() for p in (CONTRACT / "operations").glob("*.graphql")}
 
 
@@ -49,12 +56,20 @@ async def demo_database(server_url: str, template_url: str) -> AsyncIterator[str
 @pytest.fixture(scope="module")
 def demo(demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     ref = Reference.of(generate_events(SCALES["small"], now=NOW))
-    with running_server(demo_database, tmp_path_factory.mktemp("demo")) as server:
+    data_dir = tmp_path_factory.mktemp("demo")
+    with running_server(demo_database, data_dir, jwt_secret=SECRET) as server:
         yield Demo(server, ref)
 
 
-def run_operation(demo: Demo, name: str, variables: dict[str, object]) -> dict[str, object]:
-    response = demo.server.graphql(OPERATIONS[name], variables)
+def run_operation(
+    demo: Demo, name: str, variables: dict[str, object], customer: str | None = None
+) -> dict[str, Any]:
+    """The operation's data, as `customer` (anonymous when None); fails on any error."""
+    headers = {}
+    if customer is not None:
+        token = mint_token(SECRET, sub=customer, roles=["CUSTOMER"], ttl_seconds=600)
+        headers["Authorization"] = f"Bearer {token}"
+    response = demo.server.graphql(OPERATIONS[name], variables, **headers)
     assert response.status_code == 200
     body = response.json()
     assert "errors" not in body, body["errors"]
@@ -66,14 +81,13 @@ def test_product_page_agrees_with_the_events(demo: Demo) -> None:
     ref = demo.ref
     product_id = max(ref.listed(), key=lambda p: ref.units.get(p, 0))
     source = ref.products[product_id]
+    now = datetime.now(UTC)
     product = run_operation(demo, "ProductPage", {"slug": source["slug"]})["product"]
     assert isinstance(product, dict)
     low, high = ref.price_range(product_id)
-    base = Decimal(ref.prices[product_id]["basePrice"])
     assert product["id"] == encode_id("Product", product_id)
     assert (product["title"], product["tags"]) == (source["title"], source["tags"])
-    assert product["price"]["list"]["amount"] == f"{base:.2f}"
-    assert product["price"]["final"] == product["price"]["list"]
+    assert product["price"] == price_view(ref, ref.unit_price(product_id, 1, set(), now))
     assert product["priceRange"] == {
         "min": {"amount": f"{low:.2f}"},
         "max": {"amount": f"{high:.2f}"},
@@ -103,7 +117,7 @@ def test_category_listing_agrees_with_the_events(demo: Demo) -> None:
         "CategoryListing",
         {**variables, "after": category["products"]["pageInfo"]["endCursor"]},
     )
-    more = [edge["node"]["id"] for edge in following["category"]["products"]["edges"]]  # type: ignore[index]
+    more = [edge["node"]["id"] for edge in following["category"]["products"]["edges"]]
     assert more == [encode_id("Product", p) for p in expected[48:96]]
     children = {c["slug"]: c["productCount"] for c in category["children"]}
     for child_id, data in ref.categories.items():
@@ -144,10 +158,10 @@ def test_creator_profile_store_part_agrees_with_the_events(demo: Demo) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ProductPage", "CategoryListing", "SearchProducts", "CreatorProfile"]
+    "name", ["ProductPage", "CategoryListing", "SearchProducts", "CreatorProfile", "PriceCart"]
 )
 def test_catalog_operations_run_without_errors_on_many_inputs(demo: Demo, name: str) -> None:
-    """Each catalog operation answers without errors across many products, categories and creators."""
+    """Each catalog operation answers without errors across many products, categories, creators and carts."""
     ref = demo.ref
     inputs: list[dict[str, object]] = {
         "ProductPage": [{"slug": ref.products[p]["slug"]} for p in sorted(ref.products)[:40]],
@@ -156,6 +170,8 @@ def test_catalog_operations_run_without_errors_on_many_inputs(demo: Demo, name: 
             {"search": word} for word in ("mug", "wireless", "organic", "zzz", "%", "_")
         ],
         "CreatorProfile": [{"handle": handle} for handle in sorted(ref.creators)[:20]],
+        "PriceCart": [cart_input(lines) for lines in random_carts(ref, 60, seed=11)]
+        + [{"input": {"lines": [], "currencyCode": "EUR"}}],
     }[name]
     for variables in inputs:
         run_operation(demo, name, variables)
@@ -164,7 +180,7 @@ def test_catalog_operations_run_without_errors_on_many_inputs(demo: Demo, name: 
 def test_search_treats_wildcards_literally(demo: Demo) -> None:
     """A search for "%" matches titles containing a percent sign, not everything."""
     products = run_operation(demo, "SearchProducts", {"search": "%"})["products"]
-    assert products["totalCount"] == 0  # type: ignore[index]
+    assert products["totalCount"] == 0
 
 
 def test_unknown_slugs_are_null_not_errors(demo: Demo, tmp_path: Path) -> None:
@@ -172,3 +188,348 @@ def test_unknown_slugs_are_null_not_errors(demo: Demo, tmp_path: Path) -> None:
     assert run_operation(demo, "ProductPage", {"slug": "nope"}) == {"product": None}
     assert run_operation(demo, "CategoryListing", {"slug": "nope"}) == {"category": None}
     assert run_operation(demo, "CreatorProfile", {"handle": "nope"}) == {"creator": None}
+
+
+# Prices, promotions and recommendations against the reference's own pricing.
+
+
+def number(source_id: str) -> int:
+    """The number in a demo id ("p-12" -> 12), for a natural order."""
+    return int(source_id.rsplit("-", 1)[1])
+
+
+def money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amount": str(amount), "currencyCode": currency}
+
+
+def price_view(ref: Reference, unit: Priced) -> dict[str, Any]:
+    """ProductPage's `price(quantity: 1)` selection as the reference prices it."""
+    currency = unit.currency
+    return {
+        "list": money(unit.listed, currency),
+        "final": money(unit.final, currency),
+        "compareAt": None if unit.compare_at is None else money(unit.compare_at, currency),
+        "appliedPromotions": [
+            {
+                "promotion": {
+                    "id": encode_id("Promotion", promotion),
+                    "name": ref.promotions[promotion]["name"],
+                    "kind": ref.promotions[promotion]["kind"],
+                },
+                "discount": money(discount, currency),
+            }
+            for promotion, discount in unit.applied
+        ],
+    }
+
+
+def page_pricing(ref: Reference, product: str, segments: set[str], now: datetime) -> dict[str, Any]:
+    """The pricing parts of ProductPage: price, promotions and recommendations."""
+    recommended = ref.recommendations(product, 4)
+    return {
+        "price": price_view(ref, ref.unit_price(product, 1, segments, now)),
+        "promotions": [
+            {
+                "id": encode_id("Promotion", promotion),
+                "name": ref.promotions[promotion]["name"],
+                "endsAt": ref.promotions[promotion]["endsAt"],
+            }
+            for promotion in ref.promotions_for(product, segments, now)
+        ],
+        "recommendations": [
+            {
+                "id": encode_id("Product", other),
+                "slug": ref.products[other]["slug"],
+                "title": ref.products[other]["title"],
+                "price": {
+                    "final": money(
+                        ref.unit_price(other, 1, segments, now).final,
+                        ref.prices[other]["currencyCode"],
+                    )
+                },
+            }
+            for other in recommended
+        ],
+    }
+
+
+def served_pricing(product: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "price": product["price"],
+        "promotions": product["promotions"],
+        "recommendations": [
+            {key: r[key] for key in ("id", "slug", "title", "price")}
+            for r in product["recommendations"]
+        ],
+    }
+
+
+def cart_view(ref: Reference, cart: Cart) -> dict[str, Any]:
+    """PriceCart's selection as the reference prices the cart."""
+    currency = cart.lines[0][2].currency if cart.lines else "EUR"
+    return {
+        "lines": [
+            {
+                "product": {
+                    "id": encode_id("Product", product),
+                    "title": ref.products[product]["title"],
+                },
+                "quantity": quantity,
+                "unitPrice": {
+                    "list": money(unit.listed, currency),
+                    "final": money(unit.final, currency),
+                    "tier": None if unit.tier is None else {"minQuantity": unit.tier},
+                    "appliedPromotions": [
+                        {
+                            "promotion": {
+                                "id": encode_id("Promotion", promotion),
+                                "name": ref.promotions[promotion]["name"],
+                            },
+                            "discount": {"amount": str(discount)},
+                        }
+                        for promotion, discount in unit.applied
+                    ],
+                },
+                "lineTotal": money(line_total, currency),
+            }
+            for product, quantity, unit, line_total in cart.lines
+        ],
+        "subtotal": money(cart.subtotal, currency),
+        "discountTotal": money(cart.discount_total, currency),
+        "total": money(cart.total, currency),
+        "appliedPromotions": [
+            {
+                "promotion": {
+                    "id": encode_id("Promotion", promotion),
+                    "name": ref.promotions[promotion]["name"],
+                    "kind": ref.promotions[promotion]["kind"],
+                },
+                "discount": {"amount": str(discount)},
+            }
+            for promotion, discount in cart.applied
+        ],
+    }
+
+
+def cart_input(lines: list[tuple[str, int]]) -> dict[str, object]:
+    return {
+        "input": {
+            "lines": [{"productId": encode_id("Product", p), "quantity": q} for p, q in lines]
+        }
+    }
+
+
+def members(ref: Reference) -> list[str]:
+    """Three customers whose segments carry segment prices between them: the one who
+    changed segments most often, a vip-and-wholesale member, a student."""
+
+    def first(segments: set[str]) -> str:
+        return min((c for c, s in ref.segments.items() if s == segments), key=number)
+
+    priced = [c for c, s in ref.segments.items() if s & PRICED_SEGMENTS]
+    busiest = max(priced, key=lambda c: (ref.segment_changes[c], -number(c)))
+    chosen = [busiest, first({"vip", "wholesale"}), first({"students"})]
+    assert ref.segment_changes[busiest] > 1
+    assert len(set(chosen)) == 3
+    return chosen
+
+
+def sample_products(ref: Reference, viewers: list[str], now: datetime) -> list[str]:
+    """40 listed products: a few of each pricing situation, then an even spread."""
+    listed = sorted(ref.listed(), key=number)
+    anon = {p: ref.unit_price(p, 1, set(), now) for p in listed}
+    member = {(v, p): ref.unit_price(p, 1, ref.segments[v], now) for v in viewers for p in listed}
+    offered = {p: ref.promotions_for(p, set(), now) for p in listed}
+
+    def kinds(unit: Priced) -> set[str]:
+        return {ref.promotions[promotion]["kind"] for promotion, _ in unit.applied}
+
+    groups = [
+        [p for p in listed if "PERCENT_OFF" in kinds(anon[p])],
+        [p for p in listed if "AMOUNT_OFF" in kinds(anon[p])],
+        [p for p in listed if len(anon[p].applied) > 1],
+        [p for p in listed if any(member[v, p].listed < anon[p].listed for v in viewers)],
+        [p for p in listed if any(member[v, p].applied != anon[p].applied for v in viewers)],
+        [p for p in listed if ref.prices[p]["tiers"]],
+        [p for p in listed if offered[p] and not anon[p].applied],
+        [p for p in listed if any(ref.promotions[o]["kind"] == "BUY_X_GET_Y" for o in offered[p])],
+        [p for p in listed if any(anon[r].applied for r in ref.recommendations(p, 4))],
+        [p for p in listed if not offered[p]],
+        [p for p in listed if ref.prices[p]["currencyCode"] == "USD"],
+    ]
+    chosen: dict[str, None] = {}
+    for group in groups:
+        assert group, "the demo world lacks a pricing situation the sample needs"
+        chosen.update(dict.fromkeys([group[0], group[len(group) // 2], group[-1]]))
+    for p in listed[:: len(listed) // 40]:
+        if len(chosen) >= 40:
+            break
+        chosen.setdefault(p)
+    return list(chosen)
+
+
+def random_carts(ref: Reference, count: int, *, seed: int) -> list[list[tuple[str, int]]]:
+    """Carts of 1-6 lines of one currency, quantities 1-12, the odd product twice."""
+    rng = Random(seed)
+    by_currency: dict[str, list[str]] = {}
+    for p in sorted(ref.listed(), key=number):
+        by_currency.setdefault(ref.prices[p]["currencyCode"], []).append(p)
+    carts = []
+    for _ in range(count):
+        pool = by_currency["USD" if rng.random() < 0.15 else "EUR"]
+        lines = [
+            (rng.choice(pool), rng.choice((1, 1, 2, 3, 4, 6, 12))) for _ in range(rng.randint(1, 6))
+        ]
+        carts.append(lines)
+    return carts
+
+
+def crafted_carts(ref: Reference, now: datetime) -> dict[str, list[tuple[str, int]]]:
+    """Carts built to cross a minSubtotal threshold, reach tiers and fill buy-x-get-y."""
+    listed = sorted(ref.listed(), key=number)
+    carts: dict[str, list[tuple[str, int]]] = {}
+    for promotion in sorted(ref.promotions.values(), key=lambda p: number(p["promotionId"])):
+        condition = promotion["condition"] or {}
+        if list(condition) != ["minSubtotal"] or not ref.in_effect(promotion, now):
+            continue
+        threshold = Decimal(condition["minSubtotal"])
+        store = [p for p in listed if ref.products[p]["storeId"] == promotion["storeId"]]
+        for a in store:
+            small = ref.list_price(a, 1, set())[0]
+            if small >= threshold or promotion["promotionId"] in dict(
+                ref.cart([(a, 1)], set(), now).applied
+            ):
+                continue
+            b = next(p for p in store if p != a)
+            more = int((threshold - small) / ref.list_price(b, 1, set())[0]) + 1
+            crossing = [(a, 1), (b, more)]
+            if promotion["promotionId"] in dict(ref.cart(crossing, set(), now).applied):
+                carts["below-min-subtotal"] = [(a, 1)]
+                carts["crossing-min-subtotal"] = [*crossing, (store[-1], 1)]
+                break
+        if "crossing-min-subtotal" in carts:
+            break
+    for promotion in sorted(ref.promotions.values(), key=lambda p: number(p["promotionId"])):
+        if promotion["kind"] != "BUY_X_GET_Y" or not ref.in_effect(promotion, now):
+            continue
+        bundle = promotion["buyQuantity"] + promotion["getQuantity"]
+        for p in listed:
+            if ref.products[p]["storeId"] != promotion["storeId"]:
+                continue
+            lines = [(p, 2 * bundle + 1), (p, bundle - 1)]
+            if promotion["promotionId"] in dict(ref.cart(lines, set(), now).applied):
+                carts[f"buy-{promotion['buyQuantity']}-get-1"] = lines
+                break
+    tiered = [
+        p
+        for p in listed
+        if len(ref.prices[p]["tiers"]) > 1 and ref.prices[p]["currencyCode"] == "EUR"
+    ]
+    top = [(p, max(t["minQuantity"] for t in ref.prices[p]["tiers"])) for p in tiered[:2]]
+    low = [(p, min(t["minQuantity"] for t in ref.prices[p]["tiers"]) - 1) for p in tiered[2:4]]
+    carts["tiers"] = top + low
+    segment_priced = [
+        p
+        for p in listed
+        if ref.prices[p]["segmentPrices"] and ref.prices[p]["currencyCode"] == "EUR"
+    ]
+    carts["segment-prices"] = [(p, 2) for p in segment_priced[:5]]
+    usd = [p for p in listed if ref.prices[p]["currencyCode"] == "USD"]
+    carts["usd"] = [(usd[0], 1), (usd[1], 3), (usd[2], 5)]
+    return carts
+
+
+@pytest.fixture(scope="module")
+def pricing_sample(demo: Demo) -> tuple[list[str], list[str], dict[str, list[tuple[str, int]]]]:
+    """Segment members, sampled products and carts, chosen from the reference at the start."""
+    ref, now = demo.ref, datetime.now(UTC)
+    viewers = members(ref)
+    carts = crafted_carts(ref, now)
+    carts.update({f"random-{i}": lines for i, lines in enumerate(random_carts(ref, 8, seed=3))})
+    return viewers, sample_products(ref, viewers, now), carts
+
+
+def test_product_page_pricing_agrees_with_the_reference(
+    demo: Demo, pricing_sample: tuple[list[str], list[str], dict[str, list[tuple[str, int]]]]
+) -> None:
+    """ProductPage's price, applied promotions, promotions and recommendations equal the reference for 40 products, anonymously and for three segment members."""
+    ref = demo.ref
+    viewers, products, _ = pricing_sample
+    assert len(products) == 40
+    seen: set[str] = set()
+    for viewer in [None, *viewers]:
+        segments = set() if viewer is None else ref.segments[viewer]
+        for p in products:
+            now = datetime.now(UTC)
+            data = run_operation(demo, "ProductPage", {"slug": ref.products[p]["slug"]}, viewer)
+            expected = page_pricing(ref, p, segments, now)
+            assert served_pricing(data["product"]) == expected, (viewer, p)
+            price = expected["price"]
+            seen.update(a["promotion"]["kind"] for a in price["appliedPromotions"])
+            if len(price["appliedPromotions"]) > 1:
+                seen.add("stacked")
+            if price["list"] != money(
+                ref.list_price(p, 1, set())[0], price["list"]["currencyCode"]
+            ):
+                seen.add("segment price")
+            if expected["recommendations"]:
+                seen.add("recommendations")
+    assert seen == {"PERCENT_OFF", "AMOUNT_OFF", "stacked", "segment price", "recommendations"}
+
+
+def test_category_listing_prices_agree_with_the_reference(
+    demo: Demo, pricing_sample: tuple[list[str], list[str], dict[str, list[tuple[str, int]]]]
+) -> None:
+    """Every CategoryListing node's final and compare-at price equals the reference, anonymously and for a member."""
+    ref = demo.ref
+    viewers, _, _ = pricing_sample
+    products = {encode_id("Product", p): p for p in ref.listed()}
+    root = next(c for c, d in ref.categories.items() if d["slug"] == "home-kitchen")
+    child = min((c for c, d in ref.categories.items() if d["parentId"] == root), key=number)
+    pages = [
+        ("home-kitchen", "FEATURED", None),
+        ("home-kitchen", "PRICE_ASC", viewers[1]),
+        (ref.categories[child]["slug"], "PRICE_DESC", None),
+        (ref.categories[child]["slug"], "BEST_SELLING", viewers[0]),
+    ]
+    discounted = 0
+    for slug, sort, viewer in pages:
+        segments = set() if viewer is None else ref.segments[viewer]
+        now = datetime.now(UTC)
+        data = run_operation(demo, "CategoryListing", {"slug": slug, "sort": sort}, viewer)
+        nodes = [edge["node"] for edge in data["category"]["products"]["edges"]]
+        assert len(nodes) == 48
+        for node in nodes:
+            unit = ref.unit_price(products[node["id"]], 1, segments, now)
+            expected = price_view(ref, unit)
+            assert node["price"] == {k: expected[k] for k in ("final", "compareAt")}, node["id"]
+            discounted += unit.compare_at is not None
+    assert discounted > 20
+
+
+def test_price_cart_agrees_with_the_reference(
+    demo: Demo, pricing_sample: tuple[list[str], list[str], dict[str, list[tuple[str, int]]]]
+) -> None:
+    """Every PriceCart line, total and applied promotion equals the reference, anonymously and for three segment members."""
+    ref = demo.ref
+    viewers, _, carts = pricing_sample
+    crossing = ref.cart(carts["crossing-min-subtotal"], set(), datetime.now(UTC))
+    below = ref.cart(carts["below-min-subtotal"], set(), datetime.now(UTC))
+    gained = {p for p, _ in crossing.applied} - {p for p, _ in below.applied}
+    assert [p for p in gained if list(ref.promotions[p]["condition"] or {}) == ["minSubtotal"]]
+    seen: set[str] = set()
+    for viewer in [None, *viewers]:
+        segments = set() if viewer is None else ref.segments[viewer]
+        for label, lines in carts.items():
+            now = datetime.now(UTC)
+            data = run_operation(demo, "PriceCart", cart_input(lines), viewer)
+            cart = ref.cart(lines, segments, now)
+            assert data["priceCart"] == cart_view(ref, cart), (viewer, label)
+            seen.update(ref.promotions[p]["kind"] for p, _ in cart.applied)
+            seen.update("tier" for _, _, unit, _ in cart.lines if unit.tier is not None)
+            seen.update(
+                "segment price"
+                for p, q, unit, _ in cart.lines
+                if unit.listed < ref.list_price(p, q, set())[0]
+            )
+    assert seen == {"PERCENT_OFF", "AMOUNT_OFF", "BUY_X_GET_Y", "tier", "segment price"}

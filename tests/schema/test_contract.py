@@ -39,7 +39,13 @@ NOT_YET_SERVED = {
     "FollowPayload was removed.",
 }
 
-CATALOG_OPERATIONS = ["ProductPage", "CategoryListing", "SearchProducts", "CreatorProfile"]
+CATALOG_OPERATIONS = [
+    "ProductPage",
+    "CategoryListing",
+    "SearchProducts",
+    "CreatorProfile",
+    "PriceCart",
+]
 
 
 def test_no_breaking_change_against_the_contract_beyond_unbuilt_parts() -> None:
