@@ -11,24 +11,30 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
+def _settle(out: asyncio.Future[U], source: asyncio.Future[T], step: Callable[[T], None]) -> None:
+    """Pass `source`'s cancellation or exception on to `out`, else run `step` on its
+    result (an exception `step` raises becomes `out`'s)."""
+    if out.done():
+        return
+    if source.cancelled():
+        out.cancel()
+    elif (exc := source.exception()) is not None:
+        out.set_exception(exc)
+    else:
+        try:
+            step(source.result())
+        except Exception as error:
+            out.set_exception(error)
+
+
 def then(future: asyncio.Future[T], transform: Callable[[T], U]) -> asyncio.Future[U]:
     """A future of `transform(result)`, resolved as soon as `future` is."""
     out: asyncio.Future[U] = asyncio.get_running_loop().create_future()
 
-    def done(source: asyncio.Future[T]) -> None:
-        if out.done():
-            return
-        if source.cancelled():
-            out.cancel()
-        elif (exc := source.exception()) is not None:
-            out.set_exception(exc)
-        else:
-            try:
-                out.set_result(transform(source.result()))
-            except Exception as error:
-                out.set_exception(error)
+    def finish(result: T) -> None:
+        out.set_result(transform(result))
 
-    future.add_done_callback(done)
+    future.add_done_callback(lambda source: _settle(out, source, finish))
     return out
 
 
@@ -40,32 +46,11 @@ def chain(
     every field of a level are queued before their loader dispatches: one batch."""
     out: asyncio.Future[U] = asyncio.get_running_loop().create_future()
 
-    def settle(source: asyncio.Future[U]) -> None:
-        if out.done():
-            return
-        if source.cancelled():
-            out.cancel()
-        elif (exc := source.exception()) is not None:
-            out.set_exception(exc)
-        else:
-            out.set_result(source.result())
+    def follow(result: T) -> None:
+        following = next_step(result)
+        following.add_done_callback(lambda source: _settle(out, source, out.set_result))
 
-    def done(source: asyncio.Future[T]) -> None:
-        if out.done():
-            return
-        if source.cancelled():
-            out.cancel()
-        elif (exc := source.exception()) is not None:
-            out.set_exception(exc)
-        else:
-            try:
-                following = next_step(source.result())
-            except Exception as error:
-                out.set_exception(error)
-                return
-            following.add_done_callback(settle)
-
-    future.add_done_callback(done)
+    future.add_done_callback(lambda source: _settle(out, source, follow))
     return out
 
 

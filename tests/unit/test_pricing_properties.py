@@ -19,7 +19,7 @@ from readmodels.pricing.rows import ProductFacts, ProductOffers, PromotionKind, 
 from resolvers.pricing import engine
 from resolvers.pricing.conditions import PredicateCache
 from resolvers.pricing.prices import ProductPriceView
-from tests.unit.test_promotion_conditions import (
+from tests.unit.condition_trees import (
     CATEGORIES,
     COLLECTIONS,
     CONDITIONS,

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from readmodels.events.conditions import check_condition
 from readmodels.pricing.folds import deactivated_promotion, index_targets, upserted_promotion
-
-Condition = dict[str, Any]
+from tests.unit.condition_trees import FACTS, Condition, Facts, holds, trees
 
 EXAMPLE = {
     "all": [
@@ -145,112 +142,26 @@ def test_a_condition_no_product_can_meet_is_filed_nowhere() -> None:
 
 # --- The property: the index never misses a promotion a product can satisfy. ---
 
-PRODUCTS = ["p-1", "p-2", "p-3"]
-CATEGORIES = ["c-1", "c-2", "c-3", "c-4"]
-COLLECTIONS = ["k-1", "k-2", "k-3"]
-TAGS = ["eco", "new", "sale"]
-SEGMENTS = ["vip", "staff"]
 
-
-class Situation(NamedTuple):
-    """A product (with its category path), a viewer's segments and a cart line."""
-
-    product_id: str
-    category_path: frozenset[str]
-    collection_ids: frozenset[str]
-    tags: frozenset[str]
-    segments: frozenset[str]
-    quantity: int
-    subtotal: Decimal
-
-
-def holds(condition: Condition | None, s: Situation) -> bool:
-    """The reference evaluator: events.md's semantics written as plainly as possible."""
-    if not condition:
-        return True
-    ((key, value),) = condition.items()
-    if key == "productIn":
-        return s.product_id in value
-    if key == "categoryIn":
-        return bool(s.category_path & set(value))
-    if key == "collectionIn":
-        return bool(s.collection_ids & set(value))
-    if key == "tagIn":
-        return bool(s.tags & set(value))
-    if key == "segmentIn":
-        return bool(s.segments & set(value))
-    if key == "minQuantity":
-        return s.quantity >= int(value)
-    if key == "minSubtotal":
-        return s.subtotal >= Decimal(value)
-    if key == "all":
-        return all(holds(child, s) for child in value)
-    if key == "any":
-        return any(holds(child, s) for child in value)
-    assert key == "not"
-    return not holds(value, s)
-
-
-def product_keys(s: Situation) -> set[str]:
+def product_keys(facts: Facts) -> set[str]:
+    """Every key a product is looked up under: what the index must intersect."""
     return {
         "*",
-        f"p:{s.product_id}",
-        *(f"c:{c}" for c in s.category_path),
-        *(f"k:{k}" for k in s.collection_ids),
-        *(f"t:{t}" for t in s.tags),
+        f"p:{facts.product_id}",
+        *(f"c:{c}" for c in facts.categories),
+        *(f"k:{k}" for k in facts.collections),
+        *(f"t:{t}" for t in facts.tags),
     }
 
 
-def _values(pool: list[str]) -> st.SearchStrategy[list[str]]:
-    return st.lists(st.sampled_from(pool), max_size=3, unique=True)
-
-
-LEAVES: st.SearchStrategy[Condition] = st.one_of(
-    _values(PRODUCTS).map(lambda v: {"productIn": v}),
-    _values(CATEGORIES).map(lambda v: {"categoryIn": v}),
-    _values(COLLECTIONS).map(lambda v: {"collectionIn": v}),
-    _values(TAGS).map(lambda v: {"tagIn": v}),
-    _values(SEGMENTS).map(lambda v: {"segmentIn": v}),
-    st.integers(1, 5).map(lambda n: {"minQuantity": n}),
-    st.integers(0, 120).map(lambda n: {"minSubtotal": f"{n}.00"}),
-)
-
-
-@cache
-def conditions(depth: int) -> st.SearchStrategy[Condition]:
-    """Trees at most `depth` levels deep; at depth 6, at most 3**5 = 243 leaves (guard: 256)."""
-    if depth == 1:
-        return LEAVES
-    child = conditions(depth - 1)
-    children = st.lists(child, min_size=1, max_size=3)
-    return st.one_of(
-        LEAVES,
-        child.map(lambda c: {"not": c}),
-        children.map(lambda cs: {"all": cs}),
-        children.map(lambda cs: {"any": cs}),
-    )
-
-
-SITUATIONS = st.builds(
-    Situation,
-    st.sampled_from(PRODUCTS),
-    st.frozensets(st.sampled_from(CATEGORIES), max_size=3),
-    st.frozensets(st.sampled_from(COLLECTIONS), max_size=2),
-    st.frozensets(st.sampled_from(TAGS), max_size=2),
-    st.frozensets(st.sampled_from(SEGMENTS), max_size=2),
-    st.integers(1, 6),
-    st.integers(0, 120).map(Decimal),
-)
-
-
 @settings(max_examples=400, deadline=None)
-@given(condition=conditions(6), situation=SITUATIONS)
+@given(condition=trees(6), facts=FACTS)
 def test_index_never_misses_a_condition_the_product_satisfies(
-    condition: Condition, situation: Situation
+    condition: Condition, facts: Facts
 ) -> None:
     """Whenever a condition holds for a product, one of the product's keys is among its targets."""
     check_condition(condition)  # the trees are ones ingest accepts
     targets = index_targets(condition)
     assert targets == {"*"} or "*" not in targets
-    if holds(condition, situation):
-        assert product_keys(situation) & targets
+    if holds(condition, facts):
+        assert product_keys(facts) & targets
