@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.trace import Tracer
 
 from readmodels.reader import Reader
+
+if TYPE_CHECKING:
+    from resolvers.viewer import Viewer
 
 L = TypeVar("L")
 
@@ -35,7 +38,7 @@ class RequestContext:
     db: Reader
     now: datetime
     tracer: Tracer | None = None
-    viewer: Any = None
+    viewer: Viewer | None = None
     tags: set[str] = field(default_factory=set)
     fresh_until: datetime | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)

@@ -66,7 +66,7 @@ FROM f LEFT JOIN LATERAL (
             || ARRAY(SELECT 't:' || x FROM unnest(f.tags) AS x))))
     AND o.active AND (o.ends_at IS NULL OR o.ends_at > $2::timestamptz)
 ) o ON true
-ORDER BY f.id, o.priority DESC, o.id
+ORDER BY f.id, o.priority DESC, o.id COLLATE "C"
 """
 
 

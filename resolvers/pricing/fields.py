@@ -35,7 +35,7 @@ NO_SEGMENTS: frozenset[str] = frozenset()
 def viewer_segments(context: RequestContext) -> frozenset[str]:
     """The viewer's price segments; anonymous shoppers have none."""
     viewer = context.viewer
-    return NO_SEGMENTS if viewer is None else frozenset(viewer.segments)
+    return NO_SEGMENTS if viewer is None else viewer.segments
 
 
 def offers_of(context: RequestContext, product_id: str) -> asyncio.Future[ProductOffers | None]:
