@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from graphql import build_schema, parse
 
 from infra.http_caching import etag_matches, tag_headers
@@ -141,3 +143,35 @@ def test_a_new_generation_moves_every_key() -> None:
     assert after is not None
     assert before != after
     assert cache.plan(PUBLIC_QUERY, None, None).key == after
+
+
+async def test_an_answer_is_kept_no_longer_than_the_next_promotion_window() -> None:
+    """An answer that read a promotion starting in 40 s is fresh 40 s, never stale after;
+    one whose next change is beyond max-age keeps its policy; a moment passed stores nothing."""
+    now = [1000.0]
+    cache = ResponseCacheFront(
+        ResponseCache(MemoryLRU(1_000_000), wall=lambda: now[0]),
+        PolicyCache(SCHEMA, HINTS),
+        generations=lambda: {"catalog": 1},
+        position=lambda: 7,
+        wall=lambda: now[0],
+    )
+    plan = cache.plan(PUBLIC_QUERY, None, None)
+    assert (plan.policy.max_age, plan.policy.scope) == (120, Scope.PUBLIC)
+
+    def moment(seconds: float) -> datetime:
+        return datetime.fromtimestamp(now[0] + seconds, UTC)
+
+    soon = cache.remember(plan, 7, b"{}", {"p:1"}, fresh_until=moment(40))
+    assert soon is not None
+    assert (soon.max_age, soon.stale_for) == (40, 0)
+    headers = cache.headers(plan, soon, http_cacheable=True, status="MISS")
+    assert headers["cache-control"].startswith("public, max-age=40")
+    now[0] += 40
+    assert await cache.lookup(plan) is None  # gone the second the window opens
+    later = cache.entry(plan, 7, b"{}", {"p:1"}, fresh_until=moment(500))
+    assert (later.max_age, later.stale_for) == (120, 120)
+    passed = cache.remember(plan, 7, b"[]", {"p:1"}, fresh_until=moment(-1))
+    assert passed is not None
+    assert passed.max_age == 0
+    assert await cache.lookup(plan) is None
