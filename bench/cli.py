@@ -18,7 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache", "plans")
+ONLY_PHASES = ("cache", "plans", "pricing")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
@@ -46,12 +46,17 @@ def build_options(
     cache_phase: bool = True,
     plans_phase: bool = True,
     only: str | None = None,
+    pricing_phase: bool = True,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
     if only == "cache" and not cache_phase:
         raise click.BadParameter("--only cache contradicts --no-cache-phase", param_hint="--only")
     if only == "plans" and not plans_phase:
         raise click.BadParameter("--only plans contradicts --no-plans-phase", param_hint="--only")
+    if only == "pricing" and not pricing_phase:
+        raise click.BadParameter(
+            "--only pricing contradicts --no-pricing-phase", param_hint="--only"
+        )
     if connections < threads:
         raise click.BadParameter(
             "needs at least one connection per thread", param_hint="--connections"
@@ -81,6 +86,7 @@ def build_options(
         rebuild=rebuild,
         cache_phase=cache_phase,
         plans_phase=plans_phase,
+        pricing_phase=pricing_phase,
         only=only,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
@@ -143,6 +149,11 @@ def build_options(
     help="Measure compiled plans against graphql-core (served, and a 400-field list in memory).",
 )
 @click.option(
+    "--pricing-phase/--no-pricing-phase",
+    default=True,
+    help="Measure promotion evaluation in-process (50-line carts, 1,000 promotions).",
+)
+@click.option(
     "--only",
     type=click.Choice(ONLY_PHASES),
     default=None,
@@ -161,6 +172,7 @@ def bench(
     rebuild: bool,
     cache_phase: bool,
     plans_phase: bool,
+    pricing_phase: bool,
     only: str | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
@@ -180,6 +192,7 @@ def bench(
         cache_phase=cache_phase,
         plans_phase=plans_phase,
         only=only,
+        pricing_phase=pricing_phase,
     )
     try:
         require_wrk()

@@ -492,6 +492,117 @@ def plans_section(plans: Mapping[str, Any] | None) -> list[str]:
     return parts
 
 
+def _ms(values: Mapping[str, Any] | None, key: str) -> str:
+    return number((values or {}).get(key), 3)
+
+
+def pricing_variants_table(pricing: Mapping[str, Any]) -> str:
+    """One row per variant: the work per line, cold and warm times per cart, the target."""
+    target = pricing.get("target_ms")
+    rows = []
+    for variant in (pricing.get("variants") or {}).values():
+        warm = variant.get("warm_ms") or {}
+        rows.append(
+            [
+                str(variant.get("label")),
+                number(variant.get("candidates_per_line"), 1),
+                number(variant.get("evaluated_per_line"), 2),
+                number(variant.get("applied_per_line"), 2),
+                _ms(variant.get("cold_ms"), "p50"),
+                _ms(warm, "p50"),
+                _ms(warm, "p90"),
+                _ms(warm, "p99"),
+                _ms(variant.get("warm_cpu_ms"), "p99"),
+                number(variant.get("warm_us_per_line"), 1),
+                percent((variant.get("predicates") or {}).get("hit_rate_from_cold")),
+                _verdict(variant.get("meets_target")),
+            ]
+        )
+    headers = [
+        "variant",
+        "candidates / line",
+        "predicates evaluated / line",
+        "applied / line",
+        "cold p50 ms",
+        "warm p50 ms",
+        "warm p90 ms",
+        "warm p99 ms",
+        "warm CPU p99 ms",
+        "warm µs / line",
+        "predicate cache hits",
+        f"< {number(target, 0)} ms",
+    ]
+    return table(headers, rows)
+
+
+def pricing_stores_table(pricing: Mapping[str, Any]) -> str:
+    """The as-served variant on other stores drawn the same way (other seeds)."""
+    rows = [
+        [
+            str(store.get("seed")),
+            number(store.get("store_wide")),
+            number(store.get("candidates_per_line"), 1),
+            number(store.get("evaluated_per_line"), 2),
+            number(store.get("applied_per_line"), 2),
+            _ms(store.get("cold_ms"), "p50"),
+            _ms(store.get("warm_ms"), "p50"),
+            _ms(store.get("warm_ms"), "p99"),
+            _ms(store.get("warm_cpu_ms"), "p99"),
+        ]
+        for store in pricing.get("other_stores") or []
+    ]
+    headers = [
+        "store seed",
+        "filed under *",
+        "candidates / line",
+        "evaluated / line",
+        "applied / line",
+        "cold p50 ms",
+        "warm p50 ms",
+        "warm p99 ms",
+        "warm CPU p99 ms",
+    ]
+    return table(headers, rows)
+
+
+def pricing_inprocess_section(pricing: Mapping[str, Any] | None) -> list[str]:
+    """The "Pricing engine" section: `price_cart` per 50-line cart, in-process."""
+    if not pricing:
+        return []
+    parts = ["### Pricing engine (in-process)"]
+    if "skipped" in pricing or "error" in pricing:
+        return [*parts, "_" + str(pricing.get("skipped") or pricing.get("error")) + "_"]
+    store = pricing.get("store") or {}
+    kinds = ", ".join(f"{k} {number(v)}" for k, v in sorted((store.get("kinds") or {}).items()))
+    compiled = pricing.get("compile_all") or {}
+    page = pricing.get("product_page_us") or {}
+    served = (pricing.get("variants") or {}).get("indexed") or {}
+    warm = served.get("warm_ms") or {}
+    target = pricing.get("target_ms")
+    parts += [
+        f"`engine.price_cart` on {number(pricing.get('cart_lines'))}-line carts (offers"
+        f" loaded, seed {pricing.get('seed')}): one store of {number(store.get('promotions'))}"
+        f" active promotions ({kinds}; {number(store.get('always'))} always,"
+        f" {number(store.get('stackable'))} stackable; {number(store.get('store_wide'))} filed"
+        f" under `*`, which the index cannot narrow), {number(store.get('products'))} products,"
+        f" {number(store.get('categories'))} categories, {number(store.get('collections'))}"
+        f" collections; {percent(pricing.get('segmented_viewers'))} of viewers in segments."
+        " Cold: a fresh predicate cache per cart (compiling included); warm: one cache for"
+        " all carts, after a pass over them; wall clock, and the thread's CPU time (a busy"
+        " machine's preemptions land in the wall-clock tail, not in the CPU time).",
+        pricing_variants_table(pricing),
+        f"**Target** (< {number(target, 0)} ms per cart, warm median, as served):"
+        f" {_verdict(served.get('meets_target'))} ({_ms(warm, 'p50')} ms, p99"
+        f" {_ms(warm, 'p99')} ms). Compiling all {number(store.get('promotions'))} predicates:"
+        f" {number(compiled.get('total_ms'), 1)} ms ({number(compiled.get('us_per_promotion'), 1)}"
+        f" µs each). `product_page_price` (one line, quantity 1, warm): p50"
+        f" {number(page.get('p50'), 1)} µs, p99 {number(page.get('p99'), 1)} µs.",
+        "As served, on other stores drawn the same way:",
+        pricing_stores_table(pricing),
+    ]
+    return parts
+
+
 def headline(results: Mapping[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     main = results["datasets"][settings["main_scale"]]
@@ -510,6 +621,17 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     """The whole report: operations first, then the supporting sections."""
     parts = [f"## Vitrine bench {results['timestamp']}", headline(results)]
     only = results["settings"].get("only")
+    if only == "pricing":
+        parts += [
+            "### Pricing over HTTP",
+            operations_table(results),
+            *pricing_inprocess_section(results.get("pricing")),
+            "### In-process breakdown (medians)",
+            inprocess_table(results.get("inprocess") or {}),
+            "### Phases (seconds)",
+            _phases(results),
+        ]
+        return _with_problems(parts, results)
     if only in ("cache", "plans"):
         parts += [
             *(cache_section(results.get("cache")) if only == "cache" else []),
@@ -524,6 +646,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         parts.append(f"Not benchmarked: {skipped}.")
     parts += cache_section(results.get("cache"))
     parts += plans_section(results.get("plans"))
+    parts += pricing_inprocess_section(results.get("pricing"))
     projections = results.get("projections", {})
     parts += [
         "### Projections (seed and catch-up)",

@@ -52,11 +52,15 @@ from bench.workload import (
     listing_body,
     load_pools,
     sample_requests,
+    variant_requests,
 )
 from infra.progress import console, progress_bar
 
 SCALING_FIRST = (12, 24, 48, 100)
 INPROCESS_BODIES = 20
+# `--only pricing`: the operations whose answers run the pricing engine (PriceCart, with
+# its 50-line variant, and ProductPage, with its recommendations priced too).
+PRICING_OPERATIONS = ("PriceCart", "ProductPage")
 FRESHNESS_TOKEN = "bench-freshness-token"
 
 
@@ -78,7 +82,8 @@ class SuiteOptions:
     rebuild: bool = True
     cache_phase: bool = True
     plans_phase: bool = True
-    only: str | None = None  # "cache" or "plans": the dataset, the workload and that phase
+    pricing_phase: bool = True
+    only: str | None = None  # "cache", "plans" or "pricing": the dataset, the workload, that phase
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
     data_dir: Path = Path(".vitrine")
@@ -138,6 +143,8 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
             results["cache"] = _cache(run, main, chosen, requests)
         elif options.only == "plans":
             results["plans"] = _plans(run, main, chosen, requests)
+        elif options.only == "pricing":
+            _pricing_only(run, main, requests, results)
         else:
             _all_phases(run, server_url, datasets, chosen, requests, results)
     results["phases_seconds"] = run.phases
@@ -171,7 +178,34 @@ def _all_phases(
         results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
     with run.phase("inprocess"):
         results["inprocess"] = _inprocess(run, main, requests)
+    results["pricing"] = _pricing(run)
     _mutating_phases(run, server_url, main, results)
+
+
+def _pricing_only(
+    run: Run, main: Dataset, requests: dict[str, list[Body]], results: dict[str, Any]
+) -> None:
+    """`--only pricing`: load on the pricing operations, their statements, the engine."""
+    with running_server(main.url, run.logdir / "server.log", workers=run.options.workers) as server:
+        results["server_pids"] = server.pids()
+        with run.phase("preflight"):
+            sizes = preflight(server, requests)
+        with run.phase("load"):
+            results["operations"] = _load(run, server, requests, sizes)
+    with run.phase("inprocess"):
+        results["inprocess"] = _inprocess(run, main, requests)
+    results["pricing"] = _pricing(run)
+
+
+def _pricing(run: Run) -> dict[str, Any]:
+    """Promotion evaluation in-process: a 50-line cart, 1,000 promotions (bench.pricing)."""
+    if not run.options.pricing_phase:
+        return {"skipped": "--no-pricing-phase"}
+    from bench.pricing import StoreSpec, measure_pricing
+
+    spec = StoreSpec(heavy_carts=40, cold_carts=20) if run.options.quick else StoreSpec()
+    with run.phase("pricing"), console.status("pricing: 50-line carts, 1,000 promotions"):
+        return _guarded(run, "pricing phase", lambda: measure_pricing(spec))
 
 
 def _cache(
@@ -226,6 +260,7 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "rebuild": options.rebuild,
         "cache_phase": options.cache_phase,
         "plans_phase": options.plans_phase,
+        "pricing_phase": options.pricing_phase,
         "only": options.only,
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),
@@ -251,7 +286,10 @@ def _operations(options: SuiteOptions) -> tuple[Catalogue, list[Operation]]:
     from schema.build import build_schema
 
     catalogue = discover_operations(build_schema()._schema)
-    return catalogue, _choose(catalogue, options.operations)
+    names = options.operations
+    if names is None and options.only == "pricing":
+        names = PRICING_OPERATIONS
+    return catalogue, _choose(catalogue, names)
 
 
 def _workload(
@@ -266,10 +304,9 @@ def _workload(
             catalogue.skipped[operation.name] = "no variables generator in bench/workload.py"
             continue
         requests[operation.name] = sample_requests(operation, generator, pools)
-        console.print(
-            f"{operation.name}: {len(requests[operation.name]):,} bodies,"
-            f" {len(distinct(requests[operation.name])):,} distinct"
-        )
+    requests.update(variant_requests([op for op in chosen if op.name in requests], pools))
+    for name, bodies in requests.items():
+        console.print(f"{name}: {len(bodies):,} bodies, {len(distinct(bodies)):,} distinct")
     for name, reason in catalogue.skipped.items():
         console.print(f"[dim]{name}: skipped, {reason}")
     if not requests:

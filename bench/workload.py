@@ -118,6 +118,10 @@ class Pools:
     categories: Zipf[str]  # slugs by product count
     creators: Zipf[str]  # handles by follower count
     search_words: Zipf[str]  # title words by frequency
+    # Ids of priced products in the commonest currency, by units sold: a cart is one currency.
+    cart_products: Zipf[str] | None = None
+    # (id, slug) of products with at least one recommendation to show, by units sold.
+    recommended: Zipf[tuple[str, str]] | None = None
 
 
 def rank_words(titles: Sequence[str], limit: int = 2000) -> list[str]:
@@ -145,6 +149,8 @@ async def load_pools(database_url: str) -> Pools:
             f"SELECT handle FROM creators ORDER BY follower_count DESC, post_count DESC, {NATURAL}"
         )
         titles = await conn.fetch(f"SELECT title FROM products WHERE {visible}")
+        cart_products = await conn.fetch(_CART_PRODUCTS)
+        recommended = await conn.fetch(_RECOMMENDED)
     finally:
         await conn.close()
     return Pools(
@@ -152,33 +158,86 @@ async def load_pools(database_url: str) -> Pools:
         categories=Zipf([r["slug"] for r in categories]),
         creators=Zipf([r["handle"] for r in creators]),
         search_words=Zipf(rank_words([r["title"] for r in titles])),
+        cart_products=Zipf([r["id"] for r in cart_products]) if cart_products else None,
+        recommended=Zipf([(r["id"], r["slug"]) for r in recommended]) if recommended else None,
     )
+
+
+_PRICED = "upserted AND NOT deleted AND listed AND base_price IS NOT NULL"
+_CART_PRODUCTS = f"""
+SELECT id FROM products WHERE {_PRICED} AND currency_code = (
+    SELECT currency_code FROM products WHERE {_PRICED}
+    GROUP BY currency_code ORDER BY count(*) DESC, currency_code LIMIT 1)
+ORDER BY units_sold DESC, {NATURAL}
+"""
+# What `Product.recommendations` shows: ranked ids that exist, are listed, priced and not
+# the product itself (resolvers.recommendations.fields.recommendable).
+_RECOMMENDED = """
+SELECT p.id, p.slug FROM products p
+WHERE p.upserted AND NOT p.deleted AND p.listed AND EXISTS (
+    SELECT 1 FROM recommendations r, unnest(r.other_ids) AS o(id)
+    JOIN products q ON q.id = o.id
+    WHERE r.product_id = p.id AND q.id <> p.id
+        AND q.upserted AND NOT q.deleted AND q.listed AND q.base_price IS NOT NULL)
+ORDER BY p.units_sold DESC, length(p.id), p.id
+"""
 
 
 Generator = Callable[[Pools, random.Random], dict[str, Any]]
 
 
-def _cart(pools: Pools, rng: random.Random) -> dict[str, Any]:
-    from resolvers.ids import encode_id
+def cart_product_ids(
+    ranked: Zipf[str], rng: random.Random, low: int, high: int
+) -> list[tuple[str, int]]:
+    """`low`-`high` distinct products (Zipf over units sold) with quantities 1-6."""
+    wanted = min(rng.randint(low, high), len(ranked.ranked))
+    chosen: dict[str, int] = {}
+    while len(chosen) < wanted:
+        chosen.setdefault(ranked.draw(rng), rng.randint(1, 6))
+    return list(chosen.items())
 
-    lines = [
-        {
-            "productId": encode_id("Product", pools.products.draw(rng)[0]),
-            "quantity": rng.randint(1, 3),
-        }
-        for _ in range(rng.randint(1, 4))
-    ]
-    return {"input": {"lines": lines}}
+
+def cart_generator(low: int, high: int) -> Generator:
+    """PriceCart variables: a cart of `low`-`high` lines, priced products of one currency."""
+
+    def generate(pools: Pools, rng: random.Random) -> dict[str, Any]:
+        from resolvers.ids import encode_id
+
+        ranked = pools.cart_products or Zipf(
+            [product_id for product_id, _ in pools.products.ranked]
+        )
+        lines = [
+            {"productId": encode_id("Product", product_id), "quantity": quantity}
+            for product_id, quantity in cart_product_ids(ranked, rng, low, high)
+        ]
+        return {"input": {"lines": lines}}
+
+    return generate
+
+
+def _product_page(pools: Pools, rng: random.Random) -> dict[str, Any]:
+    """A product that has recommendations to show (the page's last, batched, level)."""
+    return {"slug": (pools.recommended or pools.products).draw(rng)[1]}
 
 
 GENERATORS: dict[str, Generator] = {
-    "ProductPage": lambda pools, rng: {"slug": pools.products.draw(rng)[1]},
+    "ProductPage": _product_page,
     "CategoryListing": lambda pools, rng: {"slug": pools.categories.draw(rng)},
     "SearchProducts": lambda pools, rng: {"search": pools.search_words.draw(rng)},
     "CreatorProfile": lambda pools, rng: {"handle": pools.creators.draw(rng)},
-    "PriceCart": _cart,
+    "PriceCart": cart_generator(3, 7),
     "Trending": lambda pools, rng: {"window": rng.choices(["HOUR", "DAY", "WEEK"], [1, 3, 1])[0]},
 }
+
+# Extra workloads of an operation's document with other variables, benchmarked beside
+# it under their own name: name -> (operation, generator).
+VARIANTS: dict[str, tuple[str, Generator]] = {
+    "PriceCart-50": ("PriceCart", cart_generator(50, 50)),
+}
+# Bodies per workload where 10,000 would only slow the preflight (which sends each
+# distinct one, and nearly every 50-line cart is distinct): wrk sends fewer than
+# 1,500 of those in a 10 s run after 3 s of warm-up.
+REQUEST_COUNTS: dict[str, int] = {"PriceCart-50": 1_500}
 
 
 def _no_variables(pools: Pools, rng: random.Random) -> dict[str, Any]:
@@ -198,12 +257,26 @@ def sample_requests(
     generator: Generator,
     pools: Pools,
     *,
-    count: int = REQUESTS_PER_OPERATION,
+    count: int | None = None,
     seed: int = 42,
 ) -> list[Body]:
-    """`count` request bodies, the same ones for the same seed and dataset."""
+    """`count` request bodies (default: the operation's REQUEST_COUNTS entry, else
+    REQUESTS_PER_OPERATION), the same ones for the same seed and dataset."""
+    if count is None:
+        count = REQUEST_COUNTS.get(operation.name, REQUESTS_PER_OPERATION)
     rng = random.Random(f"{seed}:{operation.name}")
     return [{"query": operation.query, "variables": generator(pools, rng)} for _ in range(count)]
+
+
+def variant_requests(chosen: Sequence[Operation], pools: Pools) -> dict[str, list[Body]]:
+    """The VARIANTS of the chosen operations, each with its own seeded draws."""
+    by_name = {op.name: op for op in chosen}
+    found = {}
+    for name, (base, generator) in VARIANTS.items():
+        if base in by_name:
+            operation = Operation(name, by_name[base].query, by_name[base].required_variables)
+            found[name] = sample_requests(operation, generator, pools)
+    return found
 
 
 def distinct(bodies: Sequence[Body]) -> list[Body]:
