@@ -36,13 +36,22 @@ __all__ = [
 
 _PROMOTIONS_BY_IDS = f"SELECT {PROMOTION_COLUMNS} FROM promotions o WHERE o.id = ANY($1)"
 
-# Per visible product: its facts, then one row per candidate promotion (or
-# one row of NULLs when it has none). The keys a product is found under are
-# those `folds.index_targets` files promotions under; `t.store_id = ... AND
-# t.target = ANY(...)` is an index condition on promotion_targets' primary key.
-# The candidate ids are gathered into an array first, so promotions are then
-# fetched by their own key (`o.id = ANY(...)`, duplicates collapse) instead of
-# hash-joined against a scan of every promotion.
+# One statement, two kinds of rows. First, per visible product, its facts and
+# the ids of its candidates: promotions filed in promotion_targets under its
+# store and one of its keys (those `folds.index_targets` files promotions
+# under; `t.store_id = ... AND t.target = ANY(...)` is an index condition on
+# the table's primary key). Then each candidate promotion once, fetched by its
+# own key, however many products of the batch it is a candidate of: a listing
+# of 48 products of one store carries the store's promotions once, not 48 times.
+_PROMOTION_TYPES = (
+    ("id", "text"), ("store_id", "text"), ("name", "text"), ("description", "text"),
+    ("kind", "text"), ("value", "numeric"), ("buy_quantity", "int"), ("get_quantity", "int"),
+    ("starts_at", "timestamptz"), ("ends_at", "timestamptz"), ("priority", "int"),
+    ("stackable", "bool"), ("active", "bool"), ("condition", "jsonb"),
+    ("first_position", "bigint"), ("version", "bigint"),
+)  # fmt: skip
+# A UNION takes its column names from its first branch: the product rows name them.
+_PROMOTION_NULLS = ", ".join(f"NULL::{kind} AS {name}" for name, kind in _PROMOTION_TYPES)
 _OFFERS = f"""
 WITH f AS MATERIALIZED (
     SELECT p.id, p.store_id, p.tags,
@@ -52,22 +61,30 @@ WITH f AS MATERIALIZED (
             WHERE m.product_id = p.id) AS collection_ids
     FROM products p LEFT JOIN categories c ON c.id = p.category_id
     WHERE p.id = ANY($1::text[]) AND p.upserted AND NOT p.deleted
-)
-SELECT f.id AS product_id, f.store_id AS product_store_id, f.category_path,
-    f.collection_ids, f.tags AS product_tags, {PROMOTION_COLUMNS}
-FROM f LEFT JOIN LATERAL (
-    SELECT o.* FROM promotions o
-    WHERE o.id = ANY(ARRAY(
-        SELECT t.promotion_id FROM promotion_targets t
+), k AS MATERIALIZED (
+    SELECT f.id AS product_id, ARRAY(
+        SELECT DISTINCT t.promotion_id FROM promotion_targets t
         WHERE t.store_id = f.store_id AND t.target = ANY(
             ARRAY['*', 'p:' || f.id]
             || ARRAY(SELECT 'c:' || x FROM unnest(f.category_path) AS x)
             || ARRAY(SELECT 'k:' || x FROM unnest(f.collection_ids) AS x)
-            || ARRAY(SELECT 't:' || x FROM unnest(f.tags) AS x))))
+            || ARRAY(SELECT 't:' || x FROM unnest(f.tags) AS x))) AS promotion_ids
+    FROM f
+)
+SELECT f.id AS product_id, f.store_id AS product_store_id, f.category_path,
+    f.collection_ids, f.tags AS product_tags, k.promotion_ids, {_PROMOTION_NULLS}
+FROM f JOIN k ON k.product_id = f.id
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, {PROMOTION_COLUMNS}
+FROM promotions o
+WHERE o.id = ANY(ARRAY(SELECT DISTINCT unnest(k.promotion_ids) FROM k))
     AND o.active AND (o.ends_at IS NULL OR o.ends_at > $2::timestamptz)
-) o ON true
-ORDER BY f.id, o.priority DESC, o.id COLLATE "C"
 """
+
+
+def application_order(promotion: PromotionRow) -> tuple[int, str]:
+    """Priority descending, then id (by code point, as Python compares strings)."""
+    return (-promotion.priority, promotion.id)
 
 
 def promotion_row(r: Mapping[str, Any]) -> PromotionRow:
@@ -111,24 +128,28 @@ async def offers_by_products(
     """
     if not product_ids:
         return []
-    facts: dict[str, ProductFacts] = {}
-    candidates: dict[str, list[PromotionRow]] = {}
+    facts: dict[str, tuple[ProductFacts, list[str]]] = {}
+    promotions: dict[str, PromotionRow] = {}
     for r in await db.fetch(_OFFERS, list(product_ids), now):
         product_id = r["product_id"]
-        if product_id not in facts:
-            facts[product_id] = ProductFacts(
-                product_id,
-                r["product_store_id"],
-                frozenset(r["category_path"]),
-                frozenset(r["collection_ids"]),
-                frozenset(r["product_tags"]),
-            )
-            candidates[product_id] = []
-        if r["id"] is not None:
-            candidates[product_id].append(promotion_row(r))
-    return [
-        ProductOffers(facts[p], tuple(candidates[p])) if p in facts else None for p in product_ids
-    ]
+        if product_id is None:
+            promotions[r["id"]] = promotion_row(r)
+            continue
+        product = ProductFacts(
+            product_id,
+            r["product_store_id"],
+            frozenset(r["category_path"]),
+            frozenset(r["collection_ids"]),
+            frozenset(r["product_tags"]),
+        )
+        facts[product_id] = (product, r["promotion_ids"])
+    offers: dict[str, ProductOffers] = {}
+    for product_id, (product, ids) in facts.items():
+        # Ids whose promotion is not here are deactivated or ended: not candidates.
+        rows = [promotions[i] for i in ids if i in promotions]
+        rows.sort(key=application_order)
+        offers[product_id] = ProductOffers(product, tuple(rows))
+    return [offers.get(p) for p in product_ids]
 
 
 async def promotions_by_ids(db: Reader, ids: Sequence[str]) -> list[PromotionRow | None]:

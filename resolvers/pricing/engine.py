@@ -146,8 +146,8 @@ def price_unit(
             continue
         running -= discount
         taken.append((promotion, discount))
-        if not promotion.stackable:
-            break
+        if not promotion.stackable or running <= ZERO:
+            break  # stopped, or nothing left that a later promotion could take
     final = money(running, currency)
     applied = _share_out(taken, listed.amount - final.amount, currency)
     compare_at = base if final.amount < base.amount else None
@@ -202,6 +202,7 @@ def price_cart(
     answer does not depend on the order of the lines.
     """
     subtotal = list_subtotal(lines, segments)
+    predicate_of = _memoized(predicate_of)
     priced: list[PricedLine] = []
     total = ZERO
     by_promotion: dict[str, tuple[PromotionRow, Decimal]] = {}
@@ -238,6 +239,20 @@ def price_cart(
         total=money(total, currency),
         applied_promotions=cart_applied,
     )
+
+
+def _memoized(predicate_of: PredicateOf) -> PredicateOf:
+    """`predicate_of` asked once per promotion of a cart: a store-wide promotion is a
+    candidate of every line, and its predicate is the same for each."""
+    found: dict[str, Predicate] = {}
+
+    def lookup(promotion: PromotionRow) -> Predicate:
+        predicate = found.get(promotion.id)
+        if predicate is None:
+            predicate = found[promotion.id] = predicate_of(promotion)
+        return predicate
+
+    return lookup
 
 
 def product_page_price(
