@@ -31,6 +31,9 @@ FINGERPRINTED = (
     "readmodels/migrations/versions/*.py",
     "readmodels/catalog/*.py",
     "readmodels/creators/*.py",
+    "readmodels/pricing/*.py",
+    "readmodels/segments/*.py",
+    "readmodels/recommendations/*.py",
 )
 
 
