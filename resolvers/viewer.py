@@ -12,6 +12,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from readmodels.creators.rows import CreatorRow
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
@@ -33,7 +35,7 @@ class Viewer:
     @property
     def cache_identity(self) -> str:
         """Who a PRIVATE cached answer is for: the customer with these roles and creator."""
-        return "\x1f".join((self.id, ",".join(sorted(self.roles)), self.creator_id or ""))
+        return orjson.dumps([self.id, sorted(self.roles), self.creator_id]).decode()
 
 
 def resolve_viewer(context: RequestContext) -> Viewer | None:

@@ -188,8 +188,11 @@ class ResponseCacheFront:
         else:
             headers["cache-control"] = private_cache_control(max_age)
         headers["etag"] = entry.etag
-        # The media type follows Accept (GraphQL over HTTP): caches must keep one per Accept.
-        headers["vary"] = "Accept"
+        # The media type follows Accept (GraphQL over HTTP), and the answer follows the
+        # viewer the Authorization header names (their segments, or theirs alone): a
+        # browser or CDN must keep one per Accept and per Authorization, or it would
+        # hand the anonymous price to a segment member, or one user's answer to the next.
+        headers["vary"] = "Accept, Authorization"
         age = int(entry.age(self._wall()))
         if age > 0:
             headers["age"] = str(age)

@@ -24,7 +24,7 @@ from graphql import DocumentNode, print_ast
 
 from infra.response_cache.policy import Scope
 
-KEY_VERSION = b"vitrine-response-v1"
+KEY_VERSION = b"vitrine-response-v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +35,9 @@ class Vary:
     segments: tuple[str, ...] = ()
 
     def encode(self) -> bytes:
-        if self.viewer is not None:
-            viewer = b"viewer:" + self.viewer.encode()
-            if self.segments:
-                return viewer + b";segments:" + ",".join(self.segments).encode()
-            return viewer
-        return b"segments:" + ",".join(self.segments).encode()
+        """JSON, so that no viewer id or segment name (a comma, a separator) can make
+        two different viewers' parts equal."""
+        return orjson.dumps([self.viewer, self.segments])
 
 
 ANONYMOUS_PUBLIC = Vary()

@@ -45,33 +45,52 @@ class PromotionQuery:
     now: datetime
 
 
+_HAS_STORE = "EXISTS (SELECT 1 FROM stores s WHERE s.id = o.store_id)"
+"""A promotion whose store is not known yet is not listed (`Promotion.store` is non-null)."""
+
+
 def page_sql(query: PromotionQuery) -> tuple[str, list[Any]]:
-    """One page plus one extra row (to know whether there is a next page)."""
+    """One page plus one extra row (to know whether there is a next page), each row
+    with `next_change`: when filtering by `active`, the first moment after `now` a
+    promotion in the listing's scope starts or ends (the listing changes then,
+    with no event to say so). An empty page still returns one row, all NULL but
+    `next_change`."""
     args: list[Any] = []
 
     def param(value: Any, cast: str = "") -> str:
         args.append(value)
         return f"${len(args)}{cast}"
 
-    conditions: list[str] = []
+    conditions: list[str] = [_HAS_STORE]
+    scope = ""
     if query.store_id is not None:
-        conditions.append(f"o.store_id = {param(query.store_id)}")
+        store = param(query.store_id)
+        conditions.append(f"o.store_id = {store}")
+        scope = f" AND n.store_id = {store}"
+    next_change = "NULL::timestamptz"
     if query.active is not None:
-        effect = in_effect(param(query.now, "::timestamptz"))
+        now = param(query.now, "::timestamptz")
+        effect = in_effect(now)
         conditions.append(effect if query.active else f"NOT {effect}")
+        next_change = (
+            "(SELECT min(m) FROM promotions n, LATERAL (VALUES (n.starts_at), (n.ends_at)) "
+            f"AS v(m) WHERE n.active AND m > {now}{scope})"
+        )
     if query.after is not None:
         conditions.append(f"o.first_position < {param(query.after, '::bigint')}")
-    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
     sql = (
-        f"SELECT {PROMOTION_COLUMNS} FROM promotions o {where}"
-        f"ORDER BY o.first_position DESC LIMIT {param(query.first + 1)}"
+        f"WITH page AS (SELECT {PROMOTION_COLUMNS} FROM promotions o "
+        f"WHERE {' AND '.join(conditions)} "
+        f"ORDER BY o.first_position DESC LIMIT {param(query.first + 1)}) "
+        f"SELECT page.*, w.next_change FROM (SELECT {next_change} AS next_change) w "
+        "LEFT JOIN page ON true ORDER BY page.first_position DESC"
     )
     return sql, args
 
 
 def _count(where: str) -> str:
     return (
-        f"SELECT count(*) FROM promotions o WHERE {where}"
+        f"SELECT count(*) FROM promotions o WHERE {_HAS_STORE} AND {where}"
         f"(k.active IS NULL OR k.active = {in_effect('k.now')})"
     )
 

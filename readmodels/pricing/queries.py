@@ -32,9 +32,19 @@ __all__ = [
     "promotion_row",
     "promotion_totals",
     "promotions_by_ids",
+    "promotions_ending",
 ]
 
 _PROMOTIONS_BY_IDS = f"SELECT {PROMOTION_COLUMNS} FROM promotions o WHERE o.id = ANY($1)"
+# Per (store, now, until): the store's promotions in effect at `now` that end by `until`.
+_ENDING = f"""
+SELECT k.i, {PROMOTION_COLUMNS}
+FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY
+    AS k(store_id, at, until, i)
+JOIN promotions o ON o.store_id = k.store_id AND o.active
+    AND (o.starts_at IS NULL OR o.starts_at <= k.at) AND o.ends_at > k.at AND o.ends_at <= k.until
+ORDER BY k.i, o.ends_at, o.id COLLATE "C"
+"""
 
 # One statement, two kinds of rows. First, per visible product, its facts and
 # the ids of its candidates: promotions filed in promotion_targets under its
@@ -157,11 +167,27 @@ async def promotions_by_ids(db: Reader, ids: Sequence[str]) -> list[PromotionRow
     return [found.get(i) for i in ids]
 
 
+async def promotions_ending(
+    db: Reader, keys: Sequence[tuple[str, datetime, datetime]]
+) -> list[tuple[PromotionRow, ...]]:
+    """For each (store_id, now, until): its promotions in effect at `now` that end after
+    `now` and by `until`, soonest first; one statement for the batch."""
+    if not keys:
+        return []
+    found: list[list[PromotionRow]] = [[] for _ in keys]
+    rows = await db.fetch(_ENDING, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    for r in rows:
+        found[r["i"] - 1].append(promotion_row(r))
+    return [tuple(rows_of_key) for rows_of_key in found]
+
+
 async def promotion_page(db: Reader, query: PromotionQuery) -> PromotionPage:
     """One page of promotions, newest first, and whether more follow."""
     sql, args = page_sql(query)
-    items = [promotion_row(r) for r in await db.fetch(sql, *args)]
-    return PromotionPage(items[: query.first], len(items) > query.first)
+    rows = await db.fetch(sql, *args)
+    items = [promotion_row(r) for r in rows if r["id"] is not None]
+    next_change = rows[0]["next_change"] if rows else None
+    return PromotionPage(items[: query.first], len(items) > query.first, next_change)
 
 
 async def promotion_totals(

@@ -57,7 +57,9 @@ class ProductOffers(NamedTuple):
 
 
 class PromotionPage(NamedTuple):
-    """One page of the promotions listing, newest first, and whether more follow."""
+    """One page of the promotions listing, newest first, and whether more follow;
+    `next_change`: when the listing next changes by the clock alone (a window)."""
 
     items: list[PromotionRow]
     has_next_page: bool
+    next_change: datetime | None = None

@@ -3,7 +3,8 @@ every line priced by the same engine as the product page. A pure read.
 
 Every problem names its line: the error raised is the first line's problem
 (`extensions.code`, `line`, `field`), and `extensions.problems` lists every
-bad line with its own code, so a client can mark them all at once.
+bad line with its own code, so a client can mark them all at once: the
+arguments are checked and the products looked up before anything is raised.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from resolvers.errors import (
 from resolvers.futures import then
 from resolvers.ids import decode_id_of
 from resolvers.pricing import engine
-from resolvers.pricing.fields import MAX_QUANTITY, offers_of, viewer_segments
+from resolvers.pricing.fields import check_quantity, offers_of, viewer_segments
 
 MAX_LINES = 100
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -62,33 +63,29 @@ def resolve_price_cart(
             field="input.currencyCode",
         )
     problems: list[ClientError] = []
-    source_ids: list[str] = []
+    source_ids: list[str | None] = []
     for index, line in enumerate(lines):
         field = f"input.lines[{index}]"
         try:
             source_ids.append(decode_id_of("Product", line.product_id, argument=field))
         except InvalidIdError as error:
+            source_ids.append(None)
             problems.append(_at(InvalidIdError(error.message), index, f"{field}.productId"))
-        if not 1 <= line.quantity <= MAX_QUANTITY:
-            problems.append(
-                _at(
-                    InvalidQuantityError(
-                        f"{field}.quantity: must be between 1 and {MAX_QUANTITY},"
-                        f" got {line.quantity}"
-                    ),
-                    index,
-                    f"{field}.quantity",
-                )
-            )
-    _raise_first(problems)
-    products = context.loader(ProductByIdLoader).load_many(source_ids)
-    offers = asyncio.gather(*(offers_of(context, product_id) for product_id in source_ids))
+        try:
+            check_quantity(line.quantity, f"{field}.quantity")
+        except InvalidQuantityError as error:
+            problems.append(_at(error, index, f"{field}.quantity"))
+    known = [source_id for source_id in source_ids if source_id is not None]
+    products = context.loader(ProductByIdLoader).load_many(known)
+    offers = asyncio.gather(*(offers_of(context, product_id) for product_id in known))
     both = asyncio.gather(products, offers)
     segments = viewer_segments(context)
 
     def price(loaded: list[Any]) -> engine.CartPriceView:
-        rows, all_offers = loaded
-        cart_lines, currency = _checked_lines(lines, rows, all_offers, currency_code)
+        found = dict(zip(known, zip(*loaded, strict=True), strict=True)) if known else {}
+        rows = [found[i][0] if i is not None else None for i in source_ids]
+        all_offers = [found[i][1] if i is not None else None for i in source_ids]
+        cart_lines, currency = _checked_lines(lines, rows, all_offers, currency_code, problems)
         for line_offers in all_offers:
             context.fresh_only_until(engine.next_change(line_offers, context.now))
         return engine.price_cart(cart_lines, currency=currency, segments=segments, now=context.now)
@@ -101,12 +98,17 @@ def _checked_lines(
     rows: Sequence[ProductRow | None],
     offers: Sequence[ProductOffers | None],
     currency_code: str | None,
+    problems: list[ClientError],
 ) -> tuple[list[engine.CartLine], str]:
-    problems: list[ClientError] = []
+    """The lines to price, once every line checks out; otherwise one error naming them
+    all (`problems` arrives with what the arguments alone showed)."""
+    bad = {int(p.extensions["line"]) for p in problems}
     currency = currency_code
     cart_lines: list[engine.CartLine] = []
     for index, (line, row, line_offers) in enumerate(zip(lines, rows, offers, strict=True)):
         field = f"input.lines[{index}].productId"
+        if index in bad and row is None:
+            continue  # its id did not decode: already named
         if row is None:
             problems.append(
                 _at(ProductNotFoundError(f"{field}: no product {line.product_id!r}"), index, field)
@@ -135,7 +137,9 @@ def _checked_lines(
                 )
             )
             continue
-        cart_lines.append(engine.CartLine(row, line.quantity, line_offers))
+        if index not in bad:
+            cart_lines.append(engine.CartLine(row, line.quantity, line_offers))
+    problems.sort(key=lambda p: int(p.extensions["line"]))  # stable: id before quantity
     _raise_first(problems)
     assert currency is not None  # an empty cart has a currency code (checked first)
     return cart_lines, currency

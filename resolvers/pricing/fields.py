@@ -16,7 +16,7 @@ from readmodels.catalog.rows import ProductRow, StoreRow
 from readmodels.pricing.rows import ProductOffers, PromotionRow
 from resolvers.catalog.loaders import StoreByIdLoader
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInputError, PriceNotSetError
+from resolvers.errors import InvalidQuantityError, PriceNotSetError
 from resolvers.futures import then
 from resolvers.ids import encode_id
 from resolvers.pagination import Connection
@@ -43,9 +43,11 @@ def offers_of(context: RequestContext, product_id: str) -> asyncio.Future[Produc
 
 
 def check_quantity(quantity: int, argument: str) -> None:
+    """INVALID_QUANTITY outside 1 to MAX_QUANTITY, on a product page as in a cart."""
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise BadUserInputError(
-            f"{argument}: must be between 1 and {MAX_QUANTITY}", argument=argument
+        raise InvalidQuantityError(
+            f"{argument}: must be between 1 and {MAX_QUANTITY}, got {quantity}",
+            argument=argument,
         )
 
 

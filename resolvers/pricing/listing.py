@@ -39,6 +39,7 @@ def decode_promotion_cursor(cursor: str) -> int:
         or values[0] != _CURSOR_KIND
         or not isinstance(values[1], int)
         or isinstance(values[1], bool)
+        or not 0 <= values[1] < 2**63  # a position: PostgreSQL's bigint
     ):
         raise InvalidCursorError("after: not a promotions cursor this API issued", argument="after")
     return values[1]
@@ -62,7 +63,12 @@ def resolve_promotions(
     )
     total_key = (active, store, context.now)
     page = context.loader(PromotionPageLoader).load(query)
-    return then(page, lambda p: _connection(p, after is not None, total_key))
+
+    def connection(found: PromotionPage) -> Connection[PromotionRow]:
+        context.fresh_only_until(found.next_change)  # a window opens or closes
+        return _connection(found, after is not None, total_key)
+
+    return then(page, connection)
 
 
 def _connection(page: PromotionPage, has_previous: bool, total_key: Any) -> Connection[Any]:

@@ -121,7 +121,7 @@ def test_persisted_gets_carry_http_caching_headers(server: Server) -> None:
     assert response.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=60"
     assert response.headers["surrogate-key"] == TAGS
     assert response.headers["cache-tag"] == TAGS.replace(" ", ",")
-    assert response.headers["vary"] == "Accept"
+    assert response.headers["vary"] == "Accept, Authorization"
     assert response.headers["etag"].startswith('W/"')
     free_text_get = httpx.get(
         f"{server.url}/graphql",

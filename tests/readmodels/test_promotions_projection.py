@@ -491,6 +491,46 @@ def listing_world(builder: StreamBuilder) -> None:
     promotion(builder, "pr-g", "s-2", endsAt=PAST)  # 7: ended, other store
     builder.add("PromotionDeactivated", promotionId="pr-e")
     promotion(builder, "pr-a", priority=4)  # re-upserted: still newest-first at position 1
+    for store in ("s-1", "s-2"):  # a promotion is listed once its store is known
+        builder.add(
+            "StoreUpserted",
+            storeId=store,
+            slug=store,
+            name=store,
+            currencyCode="EUR",
+            ownerCreatorId=f"cr-{store}",
+        )
+
+
+async def test_a_promotion_whose_store_is_unknown_is_not_listed(
+    engine: AsyncEngine, reader: ReadPool
+) -> None:
+    """Until its StoreUpserted arrives a promotion is neither listed nor counted."""
+    builder = StreamBuilder(random.Random(17))
+    promotion(builder, "pr-a")
+    promotion(builder, "pr-z", "s-9")
+    builder.add(
+        "StoreUpserted", storeId="s-1", slug="s-1", name="s-1", currencyCode="EUR",
+        ownerCreatorId="cr-1",
+    )  # fmt: skip
+    await project(engine, builder)
+    assert await page_ids(reader) == (["pr-a"], False)
+    assert await promotion_totals(reader, [(None, None, NOW), (None, "s-9", NOW)]) == [1, 0]
+
+
+async def test_a_listing_filtered_by_effect_knows_its_next_window(
+    engine: AsyncEngine, reader: ReadPool
+) -> None:
+    """The page carries the first start or end after now in its scope; unfiltered, none."""
+    builder = StreamBuilder(random.Random(19))
+    listing_world(builder)
+    await project(engine, builder)
+    active = await promotion_page(reader, PromotionQuery(True, None, 20, None, NOW))
+    assert active.next_change == datetime.fromisoformat(FUTURE)  # pr-d starts, pr-f ends
+    every = await promotion_page(reader, PromotionQuery(None, None, 20, None, NOW))
+    assert every.next_change is None
+    empty = await promotion_page(reader, PromotionQuery(True, "s-404", 20, None, NOW))
+    assert (empty.items, empty.next_change) == ([], None)
 
 
 async def page_ids(reader: ReadPool, **query: Any) -> tuple[list[str], bool]:

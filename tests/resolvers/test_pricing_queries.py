@@ -487,3 +487,25 @@ async def test_statement_counts_do_not_grow_with_the_page_or_the_cart(world: Asy
         world, PRICE_CART, {"input": {"lines": [_line(s, 2) for s in ("mug", "cup", "plate")]}}
     )
     assert one == many == 2  # the products and their offers, one batch each
+
+
+async def test_a_missing_product_and_a_bad_quantity_are_both_named(world: AsyncEngine) -> None:
+    """Argument checks do not hide lookups: the first line's PRODUCT_NOT_FOUND comes first."""
+    lines = [_line("gone", 1), _line("mug", 0)]
+    body, _ = await ask(world, PRICE_CART, {"input": {"lines": lines}})
+    (error,) = body["errors"]
+    assert (error["extensions"]["code"], error["extensions"]["line"]) == ("PRODUCT_NOT_FOUND", 0)
+    assert [(p["line"], p["code"]) for p in error["extensions"]["problems"]] == [
+        (0, "PRODUCT_NOT_FOUND"),
+        (1, "INVALID_QUANTITY"),
+    ]
+
+
+async def test_a_product_page_quantity_out_of_range_is_invalid_quantity(world: AsyncEngine) -> None:
+    """The same mistake has the same code on a product page as in a cart."""
+    body, _ = await ask(world, PRODUCT_PRICE, {"slug": "mug", "quantity": 0})
+    assert body["errors"][0]["extensions"] == {
+        "code": "INVALID_QUANTITY",
+        "argument": "quantity",
+    }
+    assert body["errors"][0]["message"] == "quantity: must be between 1 and 10000, got 0"

@@ -70,9 +70,11 @@ def test_private_answers_vary_by_viewer() -> None:
     assert vary_for(Scope.PRIVATE, "u1", ["vip"]) == Vary(viewer="u1", segments=("vip",))
     assert vary_for(Scope.PRIVATE, "u1", []) == Vary(viewer="u1")
     assert vary_for(Scope.PRIVATE, None, []) == Vary(viewer="")
-    assert Vary(viewer="u1").encode() == b"viewer:u1"
-    assert Vary(viewer="u1", segments=("a", "b")).encode() == b"viewer:u1;segments:a,b"
-    assert Vary(segments=("a", "b")).encode() == b"segments:a,b"
+    assert Vary(viewer="u1").encode() == b'["u1",[]]'
+    assert Vary(viewer="u1", segments=("a", "b")).encode() == b'["u1",["a","b"]]'
+    assert Vary(segments=("a", "b")).encode() == b'[null,["a","b"]]'
+    # A segment holding the separator of another encoding is still one segment.
+    assert Vary(segments=("a,b",)).encode() != Vary(segments=("a", "b")).encode()
 
 
 def test_fingerprint_is_the_source_text_hash_and_is_computed_once() -> None:
@@ -95,7 +97,7 @@ def test_private_answers_vary_by_the_viewers_roles_and_creator() -> None:
     other = Viewer("cu-1", frozenset({"CUSTOMER", "CREATOR"}), frozenset({"vip"}), "cr-2")
     identities = {viewer_vary_parts(v)[0] for v in (customer, creator, other)}
     assert len(identities) == 3
-    assert viewer_vary_parts(customer) == ("cu-1\x1fCUSTOMER\x1f", ("vip",))
+    assert viewer_vary_parts(customer) == ('["cu-1",["CUSTOMER"],null]', ("vip",))
     assert vary_for(Scope.PRIVATE, *viewer_vary_parts(customer)) != vary_for(
         Scope.PRIVATE, *viewer_vary_parts(creator)
     )

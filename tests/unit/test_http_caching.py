@@ -70,7 +70,7 @@ def test_public_persisted_get_is_shared_with_tags_and_etag() -> None:
         "surrogate-key": "p:1",
         "cache-tag": "p:1",
         "etag": entry.etag,
-        "vary": "Accept",
+        "vary": "Accept, Authorization",
     }
     assert cache.not_modified(entry.etag, entry) is True
     assert cache.not_modified('"other"', entry) is False
