@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from readmodels.catalog.projection import CatalogProjection
 from readmodels.creators.projection import CreatorsProjection
+from readmodels.insights.projection import InsightMetricsProjection
+from readmodels.insights.state_projection import InsightStateProjection
 from readmodels.pricing.projection import PromotionsProjection
 from readmodels.projector.projection import Projection
 from readmodels.recommendations.projection import RecommendationsProjection
@@ -17,6 +19,8 @@ def all_projections() -> list[Projection]:
         PromotionsProjection(),
         RecommendationsProjection(),
         SegmentsProjection(),
+        InsightMetricsProjection(),
+        InsightStateProjection(),
     ]
 
 

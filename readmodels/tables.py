@@ -3,6 +3,7 @@
 from readmodels.catalog.tables import CATALOG_TABLES
 from readmodels.creators.tables import CREATOR_TABLES
 from readmodels.eventlog.tables import event_log, event_log_head, projection_checkpoints
+from readmodels.insights.tables import INSIGHT_TABLES
 from readmodels.pricing.tables import PRICING_TABLES
 from readmodels.recommendations.tables import RECOMMENDATION_TABLES
 from readmodels.segments.tables import SEGMENT_TABLES
@@ -10,6 +11,7 @@ from readmodels.segments.tables import SEGMENT_TABLES
 __all__ = [
     "CATALOG_TABLES",
     "CREATOR_TABLES",
+    "INSIGHT_TABLES",
     "PRICING_TABLES",
     "RECOMMENDATION_TABLES",
     "SEGMENT_TABLES",

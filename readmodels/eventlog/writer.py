@@ -1,0 +1,24 @@
+"""The seam through which the gateway's own mutations write: a Protocol here, the
+engine-backed implementation in infra's composition (`infra.event_writer`).
+
+Resolvers see only this Protocol (on `RequestContext.events`), so they never
+import infra, and a test can run mutations against any implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from readmodels.events import Event
+
+
+class EventWriter(Protocol):
+    """Appends events the gateway itself originates."""
+
+    async def append_insight_state(self, events: Sequence[Event]) -> list[int]:
+        """Append `InsightSeen`/`InsightDismissed` events and apply them to the insight
+        state read model in the same transaction (read-your-writes without waiting
+        for the projector). Events that would change nothing (already seen, already
+        dismissed) are not appended. Returns the positions of the appended events."""
+        ...
