@@ -1,0 +1,1 @@
+"""One module per InsightKind: a versioned rule with documented thresholds."""
