@@ -18,7 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache", "plans", "pricing")
+ONLY_PHASES = ("cache", "plans", "pricing", "dashboard")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
@@ -47,6 +47,7 @@ def build_options(
     plans_phase: bool = True,
     only: str | None = None,
     pricing_phase: bool = True,
+    dashboard_phase: bool = True,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
     if only == "cache" and not cache_phase:
@@ -56,6 +57,10 @@ def build_options(
     if only == "pricing" and not pricing_phase:
         raise click.BadParameter(
             "--only pricing contradicts --no-pricing-phase", param_hint="--only"
+        )
+    if only == "dashboard" and not dashboard_phase:
+        raise click.BadParameter(
+            "--only dashboard contradicts --no-dashboard-phase", param_hint="--only"
         )
     if connections < threads:
         raise click.BadParameter(
@@ -87,6 +92,7 @@ def build_options(
         cache_phase=cache_phase,
         plans_phase=plans_phase,
         pricing_phase=pricing_phase,
+        dashboard_phase=dashboard_phase,
         only=only,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
@@ -154,6 +160,11 @@ def build_options(
     help="Measure promotion evaluation in-process (50-line carts, 1,000 promotions).",
 )
 @click.option(
+    "--dashboard-phase/--no-dashboard-phase",
+    default=True,
+    help="Measure CreatorDashboard for the viral and a typical creator, with creator tokens.",
+)
+@click.option(
     "--only",
     type=click.Choice(ONLY_PHASES),
     default=None,
@@ -173,6 +184,7 @@ def bench(
     cache_phase: bool,
     plans_phase: bool,
     pricing_phase: bool,
+    dashboard_phase: bool,
     only: str | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
@@ -193,6 +205,7 @@ def bench(
         plans_phase=plans_phase,
         only=only,
         pricing_phase=pricing_phase,
+        dashboard_phase=dashboard_phase,
     )
     try:
         require_wrk()

@@ -34,6 +34,7 @@ FINGERPRINTED = (
     "readmodels/pricing/*.py",
     "readmodels/segments/*.py",
     "readmodels/recommendations/*.py",
+    "readmodels/insights/*.py",  # store_daily & co., what the dashboard phase reads
 )
 
 

@@ -13,7 +13,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -100,13 +100,29 @@ def lua_string(value: str) -> str:
     return json.dumps(value)
 
 
-def render_script(*, bodies: Path, result: Path, request_path: str, threads: int) -> str:
+def lua_headers(extra: Mapping[str, str] | None = None) -> str:
+    """The request headers as a Lua table: JSON's content type, then `extra` (the
+    dashboard phase's Authorization)."""
+    headers = {"Content-Type": "application/json", **(extra or {})}
+    fields = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+    return "{ " + fields + " }"
+
+
+def render_script(
+    *,
+    bodies: Path,
+    result: Path,
+    request_path: str,
+    threads: int,
+    headers: Mapping[str, str] | None = None,
+) -> str:
     return (
         TEMPLATE.read_text()
         .replace("{{BODIES}}", lua_string(str(bodies)))
         .replace("{{RESULT}}", lua_string(str(result)))
         .replace("{{PATH}}", lua_string(request_path))
         .replace("{{THREADS}}", str(threads))
+        .replace("{{HEADERS}}", lua_headers(headers))
     )
 
 

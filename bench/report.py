@@ -603,6 +603,83 @@ def pricing_inprocess_section(pricing: Mapping[str, Any] | None) -> list[str]:
     return parts
 
 
+def dashboard_table(dashboard: Mapping[str, Any]) -> str:
+    """One row per (creator, range): HTTP numbers beside the floor, and the statements."""
+    rows = []
+    for case in (dashboard.get("cases") or {}).values():
+        graphql, floor = case["graphql"], case["floor"]
+        latency = graphql["latency_ms"]
+        inprocess = case.get("inprocess") or {}
+        answer = case.get("answer") or {}
+        rows.append(
+            [
+                f"{case['who']} {case['creator_id']}",
+                case.get("range_label", case["range"]),
+                number(graphql["rps"]),
+                number(floor["rps"]),
+                ratio(case["ratio_to_floor"]),
+                number(latency["p50"], 2),
+                number(latency["p99"], 2),
+                number(graphql["cpu_us_per_request"]),
+                number(graphql.get("db_cpu_us_per_request")),
+                number(inprocess.get("statements")),
+                number(inprocess.get("execute_us")),
+                number(answer.get("orders")),
+                number(case["response_bytes"]),
+                _errors(graphql),
+            ]
+        )
+    headers = [
+        "creator",
+        "range",
+        "req/s",
+        "floor req/s",
+        "ratio to floor",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/req",
+        "DB CPU µs/req",
+        "statements",
+        "in-process execute µs",
+        "orders in range",
+        "response bytes",
+        "errors",
+    ]
+    return table(headers, rows, left=2)
+
+
+def dashboard_creators_line(dashboard: Mapping[str, Any]) -> str:
+    creators = dashboard.get("creators") or {}
+    largest = dashboard.get("largest_by_orders") or {}
+    described = [
+        f"{who} {c['creator_id']} (store {c['store_id']}, {number(c['orders'])} orders,"
+        f" #{c['order_rank']} of {number(dashboard.get('creators_with_store'))} by orders)"
+        for who, c in creators.items()
+    ]
+    verdict = (
+        "the viral creator is also the largest by orders"
+        if dashboard.get("viral_is_largest")
+        else f"the largest by orders is {largest.get('creator_id')}"
+        f" ({number(largest.get('orders'))} orders)"
+    )
+    return (
+        f"Creators: {'; '.join(described)}; {verdict}. Each request carries that creator's"
+        f" CREATOR token; response cache off. Ranges end at the dataset's now"
+        f" ({dashboard.get('dataset_now')}); the default range is the server's last 7 days"
+        f" (today {dashboard.get('server_today')}). Statements: in-process execution, as"
+        " that creator; over HTTP the endpoint adds one (the viewer's segments)."
+    )
+
+
+def dashboard_section(dashboard: Mapping[str, Any] | None) -> list[str]:
+    parts = ["### Creator dashboard (viral vs typical creator)"]
+    if not dashboard:
+        return [*parts, "_not measured_"]
+    if "skipped" in dashboard or "error" in dashboard:
+        return [*parts, "_" + str(dashboard.get("skipped") or dashboard.get("error")) + "_"]
+    return [*parts, dashboard_creators_line(dashboard), dashboard_table(dashboard)]
+
+
 def headline(results: Mapping[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     main = results["datasets"][settings["main_scale"]]
@@ -632,6 +709,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             _phases(results),
         ]
         return _with_problems(parts, results)
+    if only == "dashboard":
+        parts += [
+            *dashboard_section(results.get("dashboard")),
+            "### Phases (seconds)",
+            _phases(results),
+        ]
+        return _with_problems(parts, results)
     if only in ("cache", "plans"):
         parts += [
             *(cache_section(results.get("cache")) if only == "cache" else []),
@@ -647,6 +731,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     parts += cache_section(results.get("cache"))
     parts += plans_section(results.get("plans"))
     parts += pricing_inprocess_section(results.get("pricing"))
+    parts += dashboard_section(results.get("dashboard"))
     projections = results.get("projections", {})
     parts += [
         "### Projections (seed and catch-up)",

@@ -33,6 +33,9 @@ from bench.procstats import process_tree
 READY_TIMEOUT = 90.0
 LOG_TAIL = 3000
 PREFLIGHT_THREADS = 8
+# Production mode refuses to start without a JWT secret; the load workload sends no viewer
+# tokens, the dashboard phase mints creator tokens with this one (bench.dashboard).
+JWT_SECRET = "bench-jwt-secret-" + "x" * 32
 
 
 class ServerError(Exception):
@@ -98,8 +101,7 @@ def server_env(
         "VITRINE_RUN_PROJECTORS": "true" if run_projectors else "false",
         "VITRINE_SEED_ON_FIRST_RUN": "false",
         "VITRINE_SERVICE_TOKEN": token,
-        # Production mode refuses to start without one; the workload sends no viewer tokens.
-        "VITRINE_JWT_SECRET": "bench-jwt-secret-" + "x" * 32,
+        "VITRINE_JWT_SECRET": JWT_SECRET,
         "VITRINE_RESPONSE_CACHE": "false",
         **(extra or {}),
     }
@@ -128,10 +130,15 @@ def uvicorn_command(port: int, workers: int) -> list[str]:
     ]
 
 
-def post_json(url: str, body: bytes, timeout: float = 60) -> tuple[int, bytes]:
+def post_json(
+    url: str, body: bytes, timeout: float = 60, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     """(status, response body) of one POST; 4xx/5xx answers are returned, not raised."""
     request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -41,6 +41,7 @@ from bench.plans_phase import PlansContext, measure_plans
 from bench.procstats import machine_info
 from bench.server import Server, check_answer, post_json, preflight, running_server
 from bench.workload import (
+    OWN_PHASE,
     SCALING_OPERATION,
     Body,
     Catalogue,
@@ -83,7 +84,10 @@ class SuiteOptions:
     cache_phase: bool = True
     plans_phase: bool = True
     pricing_phase: bool = True
-    only: str | None = None  # "cache", "plans" or "pricing": the dataset, the workload, that phase
+    dashboard_phase: bool = True
+    # "cache", "plans" or "pricing": the dataset, the workload, that phase;
+    # "dashboard": the dataset and the dashboard phase (it draws no workload).
+    only: str | None = None
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
     data_dir: Path = Path(".vitrine")
@@ -135,10 +139,16 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
             datasets = _datasets(server_url, options)
         main = datasets[options.main_scale]
         results["datasets"] = {name: asdict(d) for name, d in datasets.items()}
+        results["projections"] = {"seed": main.stats}
+        if options.only == "dashboard":
+            results["not_served"] = catalogue.skipped
+            results["dashboard"] = _dashboard(run, main, chosen, catalogue.skipped)
+            results["phases_seconds"] = run.phases
+            results["problems"] = run.problems
+            return results
         with run.phase("workload"):
             requests = _workload(main, catalogue, chosen)
         results["not_served"] = catalogue.skipped
-        results["projections"] = {"seed": main.stats}
         if options.only == "cache":
             results["cache"] = _cache(run, main, chosen, requests)
         elif options.only == "plans":
@@ -146,7 +156,7 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
         elif options.only == "pricing":
             _pricing_only(run, main, requests, results)
         else:
-            _all_phases(run, server_url, datasets, chosen, requests, results)
+            _all_phases(run, server_url, datasets, catalogue, chosen, requests, results)
     results["phases_seconds"] = run.phases
     results["problems"] = run.problems
     return results
@@ -156,6 +166,7 @@ def _all_phases(
     run: Run,
     server_url: str,
     datasets: dict[str, Dataset],
+    catalogue: Catalogue,
     chosen: list[Operation],
     requests: dict[str, list[Body]],
     results: dict[str, Any],
@@ -174,6 +185,7 @@ def _all_phases(
     # After the load server has stopped: the cache and plans phases run servers of their own.
     results["cache"] = _cache(run, main, chosen, requests)
     results["plans"] = _plans(run, main, chosen, requests)
+    results["dashboard"] = _dashboard(run, main, chosen, catalogue.skipped)
     with run.phase("scales"):
         results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
     with run.phase("inprocess"):
@@ -244,6 +256,43 @@ def _plans(
         return _guarded(run, "plans phase", lambda: measure_plans(context, chosen, requests))
 
 
+def _dashboard(
+    run: Run, main: Dataset, chosen: list[Operation], skipped: dict[str, str]
+) -> dict[str, Any]:
+    """CreatorDashboard for the viral and a typical creator, with creator tokens
+    (bench.dashboard), on a server of its own."""
+    from bench.dashboard import OPERATION, RUNS, DashboardContext, measure_dashboard
+
+    if not run.options.dashboard_phase:
+        return {"skipped": "--no-dashboard-phase"}
+    operation = next((op for op in chosen if op.name == OPERATION), None)
+    if operation is None:
+        reason = skipped.get(OPERATION, "not among --operations")
+        return {"skipped": f"{OPERATION}: {reason}"}
+    context = DashboardContext(
+        database_url=main.url,
+        settings=run.options.load,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        dataset_now=NOW.date(),
+        problems=run.problems,
+        inprocess_rounds=50 if run.options.quick else 100,
+    )
+    log = run.logdir / "dashboard-server.log"
+
+    def work() -> dict[str, Any]:
+        with (
+            running_server(main.url, log, workers=run.options.workers) as server,
+            _ticking(f"{OPERATION}: floor + dashboard", RUNS, run.options) as tick,
+        ):
+            found = measure_dashboard(context, operation, server, tick)
+            found["server_pids"] = server.pids()
+            return found
+
+    with run.phase("dashboard"):
+        return _guarded(run, "dashboard phase", work)
+
+
 def _settings(options: SuiteOptions) -> dict[str, Any]:
     return {
         "quick": options.quick,
@@ -261,6 +310,7 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "cache_phase": options.cache_phase,
         "plans_phase": options.plans_phase,
         "pricing_phase": options.pricing_phase,
+        "dashboard_phase": options.dashboard_phase,
         "only": options.only,
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),
@@ -299,6 +349,9 @@ def _workload(
     pools = asyncio.run(load_pools(main.url))
     requests = {}
     for operation in chosen:
+        if operation.name in OWN_PHASE:
+            catalogue.skipped[operation.name] = OWN_PHASE[operation.name]
+            continue
         generator = generator_for(operation)
         if generator is None:
             catalogue.skipped[operation.name] = "no variables generator in bench/workload.py"

@@ -234,6 +234,10 @@ GENERATORS: dict[str, Generator] = {
 VARIANTS: dict[str, tuple[str, Generator]] = {
     "PriceCart-50": ("PriceCart", cart_generator(50, 50)),
 }
+# Served queries the load phase leaves to a phase of their own: they need a viewer token.
+OWN_PHASE: dict[str, str] = {
+    "CreatorDashboard": "needs a creator token: measured by the dashboard phase",
+}
 # Bodies per workload where 10,000 would only slow the preflight (which sends each
 # distinct one, and nearly every 50-line cart is distinct): wrk sends fewer than
 # 1,500 of those in a 10 s run after 3 s of warm-up.

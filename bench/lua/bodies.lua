@@ -10,6 +10,7 @@ local bodies_path = {{BODIES}}
 local result_path = {{RESULT}}
 local request_path = {{PATH}}
 local thread_count = {{THREADS}}
+local headers = {{HEADERS}}
 
 local next_thread_id = 0
 
@@ -22,7 +23,6 @@ local prepared = {}
 local cursor = 0
 
 function init(args)
-  local headers = { ["Content-Type"] = "application/json" }
   for line in io.lines(bodies_path) do
     if #line > 0 then
       prepared[#prepared + 1] = wrk.format("POST", request_path, headers, line)
