@@ -76,6 +76,8 @@ def resolve_price_cart(
         except InvalidQuantityError as error:
             problems.append(_at(error, index, f"{field}.quantity"))
     known = [source_id for source_id in source_ids if source_id is not None]
+    if problems and not known:
+        _raise_first(problems)  # nothing to look up: every problem is known already
     products = context.loader(ProductByIdLoader).load_many(known)
     offers = asyncio.gather(*(offers_of(context, product_id) for product_id in known))
     both = asyncio.gather(products, offers)

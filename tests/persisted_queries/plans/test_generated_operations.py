@@ -19,7 +19,7 @@ from typing import Any
 import graphql
 import hypothesis_graphql
 import orjson
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -73,6 +73,7 @@ WORLD_SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
     ).map(_int),
     "Decimal": st.sampled_from(["0", "5", "7.5", "12.25", "40", "-1", "1e3"]).map(_string),
     "DateTime": st.sampled_from(["2026-10-01T00:00:00Z", "2026-11-01T10:00:00+02:00"]).map(_string),
+    "Date": st.sampled_from(["2026-10-01", "2026-11-22", "2025-01-01", "2026-13-01"]).map(_string),
 }
 
 MEMORY_SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
@@ -190,6 +191,18 @@ def decorated(draw: st.DrawFn, operations: st.SearchStrategy[Any]) -> tuple[str,
 # -- the served schema on the read-model world ---------------------------------------------------
 
 
+# Found by the generator: a cart whose every line is refused before any lookup nulls
+# the whole answer; the loads of its sibling root fields must not outnumber
+# graphql-core's, which never starts them.
+NULLED_BY_A_CART = """{
+  node(id: "p1") { __typename ... on Product { slug } }
+  store(slug: "nowhere") { currencyCode }
+  creator(handle: "nobody") { viewerFollows }
+  priceCart(input: {lines: [{productId: "Q29sbGVjdGlvbjprMQ", quantity: 2147483647}]}) {
+    lines { quantity }
+  }
+}"""
+
 SERVED = decorated(
     hypothesis_graphql.from_schema(execution.SCHEMA._schema, custom_scalars=WORLD_SCALARS)
 )
@@ -202,6 +215,7 @@ SERVED = decorated(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operation=SERVED)
+@example(operation=(NULLED_BY_A_CART, {}))
 async def test_generated_operations_on_the_world(
     world: tuple[AsyncEngine, list[Spec]], operation: tuple[str, dict[str, Any]]
 ) -> None:
@@ -240,6 +254,9 @@ NON_NULL_FAILURES = {
     "Box.futureFailNonNull",
     "Box.futureNonNull(value)",
     "Box.futureChildNonNull(present)",
+    # Non-null and asynchronous: under `wrongChild` (a Dog where a Box is due) it fails,
+    # racing its async siblings' errors.
+    "Box.asyncChildNonNull",
     "Scalars.floatNanNonNull",
     "Scalars.shakyNonNull",
     "Mutation.pushFailNonNull",
