@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
+from infra.event_writer import EngineEventWriter
 from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEdge, GraphQLEndpoint
 from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries
@@ -58,9 +59,15 @@ def service_token(settings: Settings) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    _write_private(path, token + "\n")
     return token
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner alone from the start (no moment at 0644)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def jwt_secret(settings: Settings) -> str:
@@ -80,8 +87,7 @@ def jwt_secret(settings: Settings) -> str:
         # Written aside, then linked into place: of several workers starting at
         # once, exactly one secret wins, and nobody reads a half-written file.
         draft = path.with_name(f".jwt-secret.{os.getpid()}.{secrets.token_hex(4)}")
-        draft.write_text(secrets.token_urlsafe(48) + "\n")
-        draft.chmod(0o600)
+        _write_private(draft, secrets.token_urlsafe(48) + "\n")
         try:
             os.link(draft, path)
         except FileExistsError:
@@ -136,6 +142,13 @@ def create_app(
     )
     caching.registry.register(PlanCollector(persisted.plans.stats))
     caching.registry.register(PredicateCollector(PREDICATES))
+    local_cache = caching.cache
+    writer = EngineEventWriter(
+        engine,
+        local=None
+        if local_cache is None
+        else lambda message: local_cache.invalidate(message.tags, message.position),
+    )
     graphql = GraphQLEndpoint(
         schema=schema,
         documents=persisted.documents,
@@ -149,6 +162,7 @@ def create_app(
         plans=persisted.plans,
         jwt_secret=token_secret,
         jwt_leeway=settings.jwt_leeway_seconds,
+        events=writer,
     )
     events = EventsEndpoint(
         engine,

@@ -2,8 +2,12 @@
 
 Only HS256 is accepted, whatever the token's header says (`alg: none`, and
 every asymmetric algorithm, which would let a public key pose as our secret,
-are refused). `sub` and `exp` are required; `roles` defaults to CUSTOMER;
-`creatorId` names the creator profile of a CREATOR. Every rejection raises
+are refused). `sub` and `exp` are required. Roles come as `role` (one role,
+the spelling creator tokens use) or `roles` (a list), or both (then `role`
+must be one of `roles`); CUSTOMER when neither is given. The creator profile
+of a CREATOR is `creator_id` or `creatorId` (both must then agree). Tokens we
+mint carry both spellings, so older and newer readers alike understand them.
+Every rejection raises
 `AuthenticationError` with a message saying exactly what is wrong, which the
 /graphql endpoint returns as UNAUTHENTICATED.
 
@@ -13,6 +17,7 @@ tests need no real waiting and the messages stay ours.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -102,8 +107,8 @@ def _identity(claims: Mapping[str, Any], now: float, leeway: float) -> Identity:
         raise AuthenticationError(f"the token is not valid before {_iso(not_before)}")
     return Identity(
         sub=sub,
-        roles=_roles(claims.get("roles")),
-        creator_id=_creator_id(claims.get("creatorId")),
+        roles=_roles(claims.get("role"), claims.get("roles")),
+        creator_id=_creator_id(claims.get("creator_id"), claims.get("creatorId")),
         expires_at=int(expires_at),
     )
 
@@ -115,34 +120,63 @@ def _required(claims: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+# The instants a datetime can hold (years 1970 to 9999): a claim outside them, or not
+# finite (JSON parsers accept Infinity and NaN, and 1e400 overflows to infinity), is
+# refused like any malformed claim rather than crashing the arithmetic.
+LATEST_INSTANT = 253_402_300_799
+
+
 def _instant(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= LATEST_INSTANT
+    ):
         raise AuthenticationError(
             f"the token's claim {name!r} must be a number of seconds since the epoch"
         )
     return float(value)
 
 
-def _roles(value: Any) -> frozenset[str]:
-    if value is None:
+def _roles(role: Any, roles: Any) -> frozenset[str]:
+    if role is None and roles is None:
         return DEFAULT_ROLES
-    if not isinstance(value, list) or not value:
-        raise AuthenticationError("the token's claim 'roles' must be a non-empty list of roles")
-    for role in value:
-        if role not in ROLES:
+    found: frozenset[str] = frozenset()
+    if roles is not None:
+        if not isinstance(roles, list) or not roles:
+            raise AuthenticationError("the token's claim 'roles' must be a non-empty list of roles")
+        for name in roles:
+            _known_role(name, "roles")
+        found = frozenset(roles)
+    if role is not None:
+        if not isinstance(role, str):
+            raise AuthenticationError("the token's claim 'role' must be a role name")
+        _known_role(role, "role")
+        if roles is not None and role not in found:
             raise AuthenticationError(
-                f"the token's claim 'roles' names an unknown role {role!r} "
-                f"(known: {', '.join(ROLES)})"
+                f"the token's claim 'role' ({role!r}) is not one of its claim 'roles'"
             )
-    return frozenset(value)
+        found = found | {role}
+    return found
 
 
-def _creator_id(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise AuthenticationError("the token's claim 'creatorId' must be a non-empty string")
-    return value
+def _known_role(role: Any, claim: str) -> None:
+    if role not in ROLES:
+        raise AuthenticationError(
+            f"the token's claim {claim!r} names an unknown role {role!r} "
+            f"(known: {', '.join(ROLES)})"
+        )
+
+
+def _creator_id(snake: Any, camel: Any) -> str | None:
+    for name, value in (("creator_id", snake), ("creatorId", camel)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise AuthenticationError(f"the token's claim {name!r} must be a non-empty string")
+    if snake is not None and camel is not None and snake != camel:
+        raise AuthenticationError("the token's claims 'creator_id' and 'creatorId' disagree")
+    creator_id: str | None = snake if snake is not None else camel
+    return creator_id
 
 
 def _iso(seconds: Any) -> str:
@@ -158,7 +192,11 @@ def mint_token(
     creator_id: str | None = None,
     now: float | None = None,
 ) -> str:
-    """A signed token for development and tests; ValueError for what `decode_token` would refuse."""
+    """A signed token for development and tests; ValueError for what `decode_token` would refuse.
+
+    It carries both spellings: `role` (the first role given) and `roles`, and
+    `creator_id` and `creatorId` when there is a creator profile.
+    """
     roles = list(dict.fromkeys(roles))
     if not sub:
         raise ValueError("sub: name the customer id the token speaks for")
@@ -174,10 +212,12 @@ def mint_token(
     issued_at = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "sub": sub,
+        "role": roles[0],
         "roles": roles,
         "iat": issued_at,
         "exp": issued_at + ttl_seconds,
     }
     if creator_id is not None:
+        claims["creator_id"] = creator_id
         claims["creatorId"] = creator_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)

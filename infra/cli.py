@@ -390,7 +390,11 @@ def token() -> None:
     type=click.Choice(["CUSTOMER", "CREATOR", "ADMIN"]),
     help="A role of the viewer; repeat for several.",
 )
-@click.option("--sub", required=True, help="The customer id the token speaks for.")
+@click.option(
+    "--sub",
+    default=None,
+    help="The customer id the token speaks for (default for a creator: the creator id).",
+)
 @click.option(
     "--ttl",
     type=click.IntRange(min=1),
@@ -399,12 +403,17 @@ def token() -> None:
     help="Seconds until the token expires.",
 )
 @click.option("--creator-id", default=None, help="The creator profile of a CREATOR viewer.")
-def token_create(roles: tuple[str, ...], sub: str, ttl: int, creator_id: str | None) -> None:
+def token_create(roles: tuple[str, ...], sub: str | None, ttl: int, creator_id: str | None) -> None:
     """Print a token signed with this server's secret (VITRINE_JWT_SECRET, or the data
-    directory's generated one in development), for development and tests."""
+    directory's generated one in development), for development and tests. A creator
+    token (`--role CREATOR --creator-id ID`) carries `role` and `creator_id`."""
     from infra.app import jwt_secret
     from infra.auth import mint_token
 
+    if sub is None:
+        if creator_id is None:
+            raise click.UsageError("Missing option '--sub'.")
+        sub = creator_id
     if not sub.strip():
         raise CommandError("--sub: name the customer id the token speaks for")
     if creator_id is not None and "CREATOR" not in roles:

@@ -53,6 +53,7 @@ from infra.response_cache.responses import (
     not_modified_response,
 )
 from persisted_queries.plans import CompiledOperation, PlanCompiler
+from readmodels.eventlog.writer import EventWriter
 from readmodels.projector.watcher import CheckpointWatcher
 from readmodels.segments.queries import segments_by_customers
 from resolvers.context import RequestContext
@@ -152,7 +153,8 @@ class GraphQLEndpoint:
     `csrf_required_headers` are the headers that prove a GET or simple POST was
     preflighted; None turns CSRF prevention off. `jwt_secret` verifies viewer
     tokens (`Authorization: Bearer <jwt>`); a request without the header is
-    anonymous, one with a header that identifies nobody is a 401.
+    anonymous, one with a header that identifies nobody is a 401. `events` is
+    what mutations write through; queries never get it.
     """
 
     def __init__(
@@ -170,8 +172,10 @@ class GraphQLEndpoint:
         plans: PlanCompiler | None = None,
         jwt_secret: str,
         jwt_leeway: float = 0,
+        events: EventWriter | None = None,
     ) -> None:
         self._schema = schema
+        self._events = events
         self._jwt_secret = jwt_secret
         self._jwt_leeway = jwt_leeway
         self._plans = plans
@@ -296,6 +300,7 @@ class GraphQLEndpoint:
                 now=datetime.now(UTC),
                 tracer=self._tracer if span.is_recording() else None,
                 viewer=viewer,
+                events=self._events if operation is OperationType.MUTATION else None,
             )
             result = await execute_document(
                 self._schema,

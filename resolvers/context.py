@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.trace import Tracer
 
+from readmodels.eventlog.writer import EventWriter
 from readmodels.reader import Reader
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from resolvers.insights.model import Rule
     from resolvers.viewer import Viewer
 
 L = TypeVar("L")
@@ -33,6 +37,12 @@ class RequestContext:
     `fresh_until` is the first moment the answer changes by the clock alone
     (a promotion window opening or closing), which no event announces: the
     response cache keeps the answer no longer than that.
+
+    `insight_rules` replaces the insight rules the dashboard runs (None: all of
+    `resolvers.insights.pipeline.RULES`); the composition root or a test sets it.
+
+    `events` appends the gateway's own events (its mutations' writes); the
+    endpoint sets it for mutations only, so a query cannot write.
     """
 
     db: Reader
@@ -41,6 +51,8 @@ class RequestContext:
     viewer: Viewer | None = None
     tags: set[str] = field(default_factory=set)
     fresh_until: datetime | None = None
+    insight_rules: Sequence[Rule] | None = None
+    events: EventWriter | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def fresh_only_until(self, moment: datetime | None) -> None:

@@ -62,3 +62,15 @@ class ProductNotFoundError(ClientError):
 
 class CurrencyMismatchError(ClientError):
     code = "CURRENCY_MISMATCH"
+
+
+class UnauthenticatedError(ClientError):
+    """The field needs a signed-in viewer and the request is anonymous."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(ClientError):
+    """The viewer may not see or change this (another creator's data, or not a creator)."""
+
+    code = "FORBIDDEN"

@@ -54,6 +54,25 @@ def chain(
     return out
 
 
+def within(future: asyncio.Future[T], seconds: float) -> asyncio.Future[T]:
+    """`future`, or a TimeoutError once `seconds` have passed without its answer."""
+    loop = asyncio.get_running_loop()
+    out: asyncio.Future[T] = loop.create_future()
+
+    def expire() -> None:
+        if not out.done():
+            out.set_exception(TimeoutError(f"no answer within {seconds} s"))
+
+    timer = loop.call_later(seconds, expire)
+
+    def settle(source: asyncio.Future[T]) -> None:
+        timer.cancel()
+        _settle(out, source, out.set_result)
+
+    future.add_done_callback(settle)
+    return out
+
+
 def resolved(value: T) -> asyncio.Future[T]:
     future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
     future.set_result(value)

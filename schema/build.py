@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.catalog.types import Category, Collection, Product, Store
 from schema.creators.types import Creator, Post
 from schema.fast_fields import install_fast_resolvers
+from schema.insights.mutations import Mutation
 from schema.pricing.types import Promotion
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES
@@ -21,6 +22,7 @@ def build_schema() -> strawberry.Schema:
     """The served schema: the contract's types, with nothing wrapping every field."""
     schema = strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Product, Store, Category, Collection, Creator, Post, Promotion],
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(auto_camel_case=True),

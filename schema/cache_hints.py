@@ -73,6 +73,14 @@ CACHE_HINTS: dict[str, CacheHint] = {
     "Viewer": CacheHint(60, PRIVATE),
     "Query.creatorDashboard": CacheHint(30, PRIVATE),
     "Query.explainInsight": CacheHint(60, PRIVATE),
+    # A creator's dashboard: their own numbers and insights, never shared.
+    "CreatorDashboard": CacheHint(30, PRIVATE),
+    "RevenueSummary": CacheHint(30, PRIVATE),
+    "DailyRevenue": CacheHint(30, PRIVATE),
+    "ProductSales": CacheHint(30, PRIVATE),
+    "Insight": CacheHint(30, PRIVATE),
+    "InsightExplanation": CacheHint(60, PRIVATE),
+    "MetricInput": CacheHint(60, PRIVATE),
     # A cart is priced once: nothing to reuse.
     "Query.priceCart": CacheHint(0, PRIVATE),
 }

@@ -10,6 +10,8 @@ from strawberry.types import Info
 from resolvers.catalog import roots
 from resolvers.context import RequestContext
 from resolvers.creators.fields import resolve_creator
+from resolvers.insights.dashboard import resolve_creator_dashboard
+from resolvers.insights.lookup import resolve_explain_insight
 from resolvers.nodes import resolve_node
 from resolvers.pricing.cart import resolve_price_cart
 from resolvers.pricing.listing import resolve_promotions
@@ -17,6 +19,7 @@ from resolvers.tracing import traced
 from schema.catalog import listing_fields
 from schema.catalog.types import Category, Collection, Product, ProductConnection, Store
 from schema.creators.types import Creator
+from schema.insights.types import CreatorDashboard, DateRangeInput, InsightExplanation
 from schema.node import Node, unset_to_none
 from schema.pricing.types import CartInput, CartPrice, PromotionConnection
 from schema.viewer.types import Viewer, resolve_viewer
@@ -96,6 +99,21 @@ def _price_cart(root: Any, info: Ctx, input: CartInput) -> Any:
     )
 
 
+@traced
+def _creator_dashboard(
+    root: Any, info: Ctx, range: DateRangeInput | None = strawberry.UNSET
+) -> Any:
+    chosen = unset_to_none(range)
+    if chosen is None:
+        return resolve_creator_dashboard(info.context, None, None)
+    return resolve_creator_dashboard(info.context, chosen.from_, chosen.to)
+
+
+@traced
+def _explain_insight(root: Any, info: Ctx, id: strawberry.ID) -> Any:
+    return resolve_explain_insight(info.context, id)
+
+
 @strawberry.type(name="Query")
 class Query:
     node: Node | None = strawberry.field(
@@ -137,6 +155,19 @@ class Query:
         description=(
             "Price a cart for the current viewer (segment prices, quantity tiers,\n"
             "promotions). Pure read: nothing is reserved or stored."
+        ),
+    )
+    creator_dashboard: CreatorDashboard | None = strawberry.field(
+        resolver=_creator_dashboard,
+        graphql_type=CreatorDashboard | None,
+        description=("Creator dashboard of the authenticated creator. Requires a creator token."),
+    )
+    explain_insight: InsightExplanation | None = strawberry.field(
+        resolver=_explain_insight,
+        graphql_type=InsightExplanation | None,
+        description=(
+            "Why an insight was generated: the rule, its inputs and thresholds.\n"
+            "Only the insight's owner may ask."
         ),
     )
     viewer: Viewer | None = strawberry.field(

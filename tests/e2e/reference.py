@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -94,6 +94,8 @@ class Reference:
     segments: dict[str, set[str]] = field(default_factory=dict)
     segment_changes: dict[str, int] = field(default_factory=dict)
     collections: dict[str, list[str]] = field(default_factory=dict)
+    # orderId -> (storeId, UTC day placed, total), for revenue by store and day.
+    order_totals: dict[str, tuple[str, date, Decimal]] = field(default_factory=dict)
     _pairs: dict[str, dict[str, int]] | None = None
 
     @classmethod
@@ -120,6 +122,8 @@ class Reference:
         elif type_ == "OrderPlaced" and d["orderId"] not in self.orders:
             lines = [(line["productId"], line["quantity"]) for line in d["lines"]]
             self.orders[d["orderId"]] = lines
+            day = datetime.fromisoformat(d["placedAt"]).astimezone(UTC).date()
+            self.order_totals[d["orderId"]] = (d["storeId"], day, Decimal(d["total"]))
             if d["orderId"] not in self.cancelled:
                 for product, quantity in lines:
                     self.units[product] = self.units.get(product, 0) + quantity
@@ -143,6 +147,15 @@ class Reference:
             self.segment_changes[d["customerId"]] = self.segment_changes.get(d["customerId"], 0) + 1
         elif type_ == "CollectionUpserted":
             self.collections[d["collectionId"]] = list(d["productIds"])
+
+    def revenue(self, store: str, first: date, last: date) -> tuple[Decimal, int]:
+        """Total and count of the store's orders placed from `first` to `last`, not cancelled."""
+        totals = [
+            total
+            for order, (s, day, total) in self.order_totals.items()
+            if s == store and first <= day <= last and order not in self.cancelled
+        ]
+        return sum(totals, Decimal(0)), len(totals)
 
     def listed(self) -> list[str]:
         return [

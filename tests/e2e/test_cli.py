@@ -105,8 +105,8 @@ async def test_status_rebuild_and_schema_check(database_url: str, tmp_path: Path
     unknown = vitrine(database_url, tmp_path, "readmodels", "rebuild", "nope")
     assert unknown.returncode == 1
     assert (
-        "no projection named 'nope' (known: catalog, creators, promotions, recommendations, segments)"
-        in unknown.stderr
+        "no projection named 'nope' (known: catalog, creators, promotions, recommendations, "
+        "segments, insight-metrics, insight-state)" in unknown.stderr
     )
     check = vitrine(database_url, tmp_path, "schema", "print", "--check")
     assert check.returncode == 0, check.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from random import Random
@@ -533,3 +533,103 @@ def test_price_cart_agrees_with_the_reference(
                 if unit.listed < ref.list_price(p, q, set())[0]
             )
     assert seen == {"PERCENT_OFF", "AMOUNT_OFF", "BUY_X_GET_Y", "tier", "segment price"}
+
+
+# The creator dashboard and insights, as the story creators (docs/insights.md).
+
+KINDS = {
+    "REVENUE_DROP",
+    "REVENUE_SPIKE",
+    "TOP_PRODUCT_SURGE",
+    "LOW_STOCK_BESTSELLER",
+    "CONVERSION_DROP",
+    "PROMOTION_ENDING",
+    "NEW_REPEAT_CUSTOMERS",
+}
+
+
+def as_creator(demo: Demo, name: str, variables: dict[str, object], creator: str) -> Any:
+    """The operation's data as creator `creator` (a creator token); fails on any error."""
+    token = mint_token(
+        SECRET, sub=f"u-{creator}", roles=["CREATOR", "CUSTOMER"], ttl_seconds=600,
+        creator_id=creator,
+    )  # fmt: skip
+    response = demo.server.graphql(OPERATIONS[name], variables, Authorization=f"Bearer {token}")
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, (creator, body["errors"])
+    return body["data"]
+
+
+def this_week() -> tuple[date, date]:
+    """The dashboard's default range at the server's clock: the last 7 days, today included."""
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=6), today
+
+
+def insight_gid(kind: str, creator: str, subject: str) -> str:
+    first, last = this_week()
+    return encode_id("Insight", f"{kind}:{creator}:{first}:{last}:{subject}")
+
+
+def explain(demo: Demo, insight_id: str, creator: str) -> Any:
+    return as_creator(demo, "ExplainInsight", {"id": insight_id}, creator)["explainInsight"]
+
+
+def test_story_creators_see_every_insight_kind(demo: Demo) -> None:
+    """Over the last 7 days cr-2 sees both drops, cr-3 the spike, surge and repeat customers,
+    cr-4 its best seller running low, and a promotion ending shows for some creator."""
+    shown: dict[str, list[tuple[str, str]]] = {}
+    for creator in ("cr-2", "cr-3", "cr-4"):
+        dashboard = as_creator(demo, "CreatorDashboard", {}, creator)["creatorDashboard"]
+        shown[creator] = [(i["kind"], i["severity"]) for i in dashboard["insights"]]
+    assert shown["cr-2"][:2] == [("REVENUE_DROP", "CRITICAL"), ("CONVERSION_DROP", "CRITICAL")]
+    assert shown["cr-3"][0] == ("REVENUE_SPIKE", "WARNING")
+    assert ("TOP_PRODUCT_SURGE", "INFO") in shown["cr-3"]
+    assert shown["cr-4"][0] == ("LOW_STOCK_BESTSELLER", "CRITICAL")
+    # Crowded out of three slots or not, each fires: explainInsight finds it by its id.
+    repeat = explain(demo, insight_gid("NEW_REPEAT_CUSTOMERS", "cr-3", "s-3"), "cr-3")
+    assert (repeat["insight"]["kind"], repeat["rule"]) == (
+        "NEW_REPEAT_CUSTOMERS",
+        "new-repeat-customers",
+    )
+    ending = [
+        creator
+        for creator in (f"cr-{n}" for n in range(1, 21))
+        if any(
+            i["kind"] == "PROMOTION_ENDING"
+            for i in as_creator(demo, "CreatorDashboard", {}, creator)["creatorDashboard"][
+                "insights"
+            ]
+        )
+    ]
+    assert "cr-4" in ending
+    assert len(ending) >= 3
+    seen = {kind for kinds in shown.values() for kind, _ in kinds}
+    assert seen | {"NEW_REPEAT_CUSTOMERS", "PROMOTION_ENDING"} == KINDS
+
+
+def test_dashboards_and_explanations_agree_with_the_events(demo: Demo) -> None:
+    """For 20 creators CreatorDashboard runs without errors, its revenue equals a naive sum of
+    the orders, and every insight shown explains as itself."""
+    ref = demo.ref
+    first, last = this_week()
+    explained = 0
+    for n in range(1, 21):
+        creator = f"cr-{n}"
+        store = f"s-{n}"
+        dashboard = as_creator(demo, "CreatorDashboard", {}, creator)["creatorDashboard"]
+        revenue = dashboard["revenue"]
+        total, orders = ref.revenue(store, first, last)
+        assert (Decimal(revenue["total"]["amount"]), revenue["orders"]) == (total, orders)
+        assert [d["date"] for d in revenue["daily"]] == [
+            (first + timedelta(days=k)).isoformat() for k in range(7)
+        ]
+        assert sum(Decimal(d["total"]["amount"]) for d in revenue["daily"]) == total
+        for insight in dashboard["insights"]:
+            explanation = explain(demo, insight["id"], creator)
+            assert explanation["insight"] == {
+                k: insight[k] for k in ("id", "kind", "severity", "title")
+            }
+            explained += 1
+    assert explained >= 10

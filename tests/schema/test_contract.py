@@ -12,22 +12,6 @@ CONTRACT_SCHEMA = build_schema((CONTRACT / "schema.graphql").read_text())
 
 # Parts of the contract whose issue has not landed yet; each issue removes its lines.
 NOT_YET_SERVED = {
-    # insights (issue 7)
-    "Mutation was removed.",
-    "Date was removed.",
-    "Field Query.creatorDashboard was removed.",
-    "Field Query.explainInsight was removed.",
-    "DateRangeInput was removed.",
-    "CreatorDashboard was removed.",
-    "RevenueSummary was removed.",
-    "DailyRevenue was removed.",
-    "ProductSales was removed.",
-    "Insight was removed.",
-    "InsightKind was removed.",
-    "InsightSeverity was removed.",
-    "InsightExplanation was removed.",
-    "MetricInput was removed.",
-    "InsightStatePayload was removed.",
     # feeds (issue 8)
     "Field Query.feed was removed.",
     "Field Query.trending was removed.",
@@ -37,6 +21,9 @@ NOT_YET_SERVED = {
     "EngagementKind was removed.",
     "EngagementPayload was removed.",
     "FollowPayload was removed.",
+    "Field Mutation.follow was removed.",
+    "Field Mutation.unfollow was removed.",
+    "Field Mutation.recordEngagement was removed.",
 }
 
 CATALOG_OPERATIONS = [

@@ -263,3 +263,22 @@ def test_development_generates_one_secret_per_data_dir(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [tmp_path / "jwt-secret"]
     configured = load_settings(data_dir=tmp_path, jwt_secret=OTHER_SECRET)
     assert jwt_secret(configured) == OTHER_SECRET
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"sub": "cu-1", "exp": 1e400}',
+        b'{"sub": "cu-1", "exp": Infinity}',
+        b'{"sub": "cu-1", "exp": NaN}',
+        b'{"sub": "cu-1", "exp": -1e20}',
+        b'{"sub": "cu-1", "exp": 1e20}',
+        b'{"sub": "cu-1", "exp": 4102444800, "nbf": 1e20}',
+    ],
+)
+def test_instants_no_clock_can_hold_are_refused_not_crashed_on(payload: bytes) -> None:
+    """A signed exp or nbf that is infinite, not a number, or beyond year 9999 is a 401."""
+    name = "nbf" if b"nbf" in payload else "exp"
+    assert refusal(signed_raw(payload)) == (
+        f"the token's claim {name!r} must be a number of seconds since the epoch"
+    )

@@ -206,8 +206,10 @@ VIP = Viewer("cu-vip", frozenset({"CUSTOMER"}), frozenset({"vip"}), None)
 async def compare(
     engine: AsyncEngine, query: str, variables: dict[str, Any], viewer: Viewer | None = None
 ) -> None:
+    now = datetime.now(UTC)  # one clock for both: insights carry it as `generatedAt`
+
     def context() -> RequestContext:
-        return RequestContext(db=reader_for(engine), now=datetime.now(UTC), viewer=viewer)
+        return RequestContext(db=reader_for(engine), now=now, viewer=viewer)
 
     reference, reference_count = await run(engine, query, variables, context=context())
     compiled, compiled_count = await run(engine, query, variables, compiled=True, context=context())
@@ -286,3 +288,42 @@ async def test_node_and_product_by_id(priced_world: tuple[AsyncEngine, list[Spec
         " }"
     )
     await compare(engine, query, {})
+
+
+CREATOR = Viewer("cu-ana", frozenset({"CUSTOMER", "CREATOR"}), frozenset(), "cr1")
+
+
+async def test_creator_operations_answer_as_the_reference_executor(
+    priced_world: tuple[AsyncEngine, list[Spec]],
+) -> None:
+    """CreatorDashboard and ExplainInsight, good and bad, answer as graphql-core for a creator,
+    a customer and anonymously."""
+    engine, _ = priced_world
+    dashboard, explain = operation("CreatorDashboard"), operation("ExplainInsight")
+    ranges: list[dict[str, Any]] = [
+        {},
+        {"range": {"from": "2026-10-01", "to": "2026-11-30"}},
+        {"range": {"from": "2026-11-01", "to": "2026-11-01"}},
+        {"range": {"from": "2026-11-30", "to": "2026-11-01"}},
+        {"range": {"from": "2025-01-01", "to": "2026-11-30"}},
+        {"range": {"from": "not-a-date", "to": "2026-11-30"}},
+    ]
+    for variables in ranges:
+        await compare(engine, dashboard, variables, CREATOR)
+    await compare(engine, dashboard, {}, VIP)
+    await compare(engine, dashboard, {})
+    ids = [
+        "not-an-id",
+        encode_id("Product", "p1"),
+        encode_id("Insight", "REVENUE_DROP:cr1:2026-11-01:2026-11-30:s1"),
+        encode_id("Insight", "REVENUE_DROP:cr2:2026-11-01:2026-11-30:s2"),
+    ]
+    for variables in ranges[1:3]:
+        context = RequestContext(db=reader_for(engine), now=datetime.now(UTC), viewer=CREATOR)
+        body, _ = await run(engine, dashboard, variables, context=context)
+        ids += [i["id"] for i in body["data"]["creatorDashboard"]["insights"]]
+    assert len(ids) > 4  # the creator's store has insights that fire
+    for insight_id in ids:
+        await compare(engine, explain, {"id": insight_id}, CREATOR)
+    await compare(engine, explain, {"id": ids[2]}, VIP)
+    await compare(engine, explain, {"id": ids[2]})

@@ -1,0 +1,1 @@
+"""GraphQL types of the creator dashboard and its insights."""
