@@ -14,6 +14,7 @@ from resolvers.catalog.loaders import (
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
 from resolvers.ids import decode_id
+from resolvers.insights.lookup import resolve_insight_node
 from resolvers.pricing.loaders import PromotionByIdLoader
 
 _LOADERS: dict[str, type] = {
@@ -28,6 +29,8 @@ _LOADERS: dict[str, type] = {
 
 def resolve_node(context: RequestContext, global_id: str) -> asyncio.Future[Any] | None:
     type_name, source_id = decode_id(global_id)
+    if type_name == "Insight":  # not stored: computed for its owner alone
+        return resolve_insight_node(context, global_id)
     loader_class = _LOADERS.get(type_name)
     if loader_class is None:
         return None  # a type whose domain is not served yet

@@ -26,9 +26,17 @@ from resolvers.errors import BadUserInputError, ClientError
 from resolvers.futures import chain, then, within
 from resolvers.insights import pipeline
 from resolvers.insights.access import require_creator
-from resolvers.insights.evaluation import NO_CURRENCY, Evaluation, evaluate
+from resolvers.insights.evaluation import NO_CURRENCY, Evaluation, evaluate, owned
 from resolvers.insights.loaders import StoreDaysLoader, StoreProductSalesLoader
-from resolvers.insights.model import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, Finding, Period, Rule
+from resolvers.insights.model import (
+    DEFAULT_RANGE_DAYS,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_RANGE_DAYS,
+    Finding,
+    Period,
+    Rule,
+)
 from resolvers.insights.state import InsightStateByCreatorLoader
 from resolvers.insights.views import (
     InsightView,
@@ -42,6 +50,7 @@ from resolvers.pricing.prices import money
 log = logging.getLogger("vitrine.insights")
 
 MAX_TOP_PRODUCTS = 50
+SPARE_TOP_PRODUCTS = 5
 INSIGHTS_BUDGET_SECONDS = 2.0
 """The longest the insights of a dashboard may take; past it they are unavailable."""
 
@@ -71,6 +80,12 @@ def dashboard_period(start: date | None, end: date | None, today: date) -> Perio
         raise BadUserInputError(
             f"range: at most {MAX_RANGE_DAYS} days, got {period.days}", argument="range"
         )
+    if (start - FIRST_DAY).days < period.days or end > LAST_DAY:
+        # The range is compared with the one before it: both must be real days.
+        raise BadUserInputError(
+            f"range: dates between {FIRST_DAY} (with the range before it) and {LAST_DAY}",
+            argument="range",
+        )
     return period
 
 
@@ -89,7 +104,7 @@ def resolve_creator_dashboard(
         if row is None:
             return _done(None)
         store = context.loader(StoreByIdLoader).load(row.store_id or "")
-        return then(store, lambda found: DashboardRoot(row, found, period))
+        return then(store, lambda found: DashboardRoot(row, owned(found, row), period))
 
     return chain(creator, with_store)
 
@@ -101,7 +116,7 @@ def _done(value: Any) -> asyncio.Future[Any]:
 
 
 def _range_keys(root: DashboardRoot) -> list[tuple[str, date, date]]:
-    store_id = root.creator.store_id or ""
+    store_id = root.store.id if root.store is not None else ""
     previous = root.period.previous()
     return [
         (store_id, root.period.start, root.period.end),
@@ -131,7 +146,8 @@ def dashboard_top_products(
     sales = context.loader(StoreProductSalesLoader).load(key)
 
     def with_products(rows: Any) -> asyncio.Future[list[ProductSalesView]]:
-        top = list(rows[:count])
+        # A few more than asked: a product deleted since is skipped, not a gap.
+        top = list(rows[: count + SPARE_TOP_PRODUCTS]) if count else []
         products = context.loader(ProductByIdLoader).load_many([s.product_id for s in top])
 
         def views(found: list[ProductRow | None]) -> list[ProductSalesView]:
@@ -139,7 +155,7 @@ def dashboard_top_products(
                 ProductSalesView(product, sale.units, money(sale.revenue, root.currency))
                 for sale, product in zip(top, found, strict=True)
                 if product is not None  # deleted since: nothing to link to
-            ]
+            ][:count]
 
         return then(products, views)
 
@@ -167,7 +183,7 @@ def dashboard_insights(
         found, state = loaded
         return select_views(found, state, context.now, limit)
 
-    return _guarded(then(both, shown))
+    return guarded(then(both, shown))
 
 
 def context_rules(context: RequestContext) -> Sequence[Rule]:
@@ -216,7 +232,7 @@ def _unavailable(error: BaseException) -> InsightsUnavailableError:
     )
 
 
-def _guarded(future: asyncio.Future[Any]) -> asyncio.Future[Any]:
+def guarded(future: asyncio.Future[Any]) -> asyncio.Future[Any]:
     """Any failure of the insights path becomes one INSIGHTS_UNAVAILABLE error."""
     out: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 

@@ -74,6 +74,14 @@ def evaluate(
     return chain(first, with_stock)
 
 
+def owned(store: StoreRow | None, creator: CreatorRow) -> StoreRow | None:
+    """The creator's store, only if the store says so too: a stale or wrong
+    CreatorUpserted must not show one creator another's revenue."""
+    if store is None or store.owner_creator_id != creator.id:
+        return None
+    return store
+
+
 def _next_moment(ends_at: datetime | None, now: datetime) -> datetime | None:
     if ends_at is None:
         return None
@@ -83,7 +91,7 @@ def _next_moment(ends_at: datetime | None, now: datetime) -> datetime | None:
 
 def _run(
     creator: CreatorRow,
-    store: StoreRow | None,
+    found_store: StoreRow | None,
     period: Period,
     loaded: list[Any],
     stock_rows: list[ProductRow | None],
@@ -91,9 +99,12 @@ def _run(
     rules: Sequence[Rule],
 ) -> Evaluation:
     _, days, products, ending = loaded
+    store = owned(found_store, creator)
+    if store is None:  # no store, or not this creator's: nothing to measure
+        days, products, ending, stock_rows = [(), ()], [(), ()], (), []
     inputs = InsightInputs(
         creator_id=creator.id,
-        store_id=creator.store_id or "",
+        store_id=store.id if store is not None else "",
         currency=store.currency_code if store is not None else NO_CURRENCY,
         now=now,
         current=range_metrics(period, days[0], products[0]),

@@ -21,7 +21,7 @@ from resolvers.futures import chain, resolved, then
 from resolvers.ids import decode_id_of
 from resolvers.insights import pipeline
 from resolvers.insights.access import check_owner, require_creator
-from resolvers.insights.dashboard import context_rules, dashboard_period, to_view
+from resolvers.insights.dashboard import context_rules, dashboard_period, guarded, to_view
 from resolvers.insights.evaluation import Evaluation, evaluate
 from resolvers.insights.model import Period
 from resolvers.insights.state import InsightStateByCreatorLoader
@@ -42,7 +42,8 @@ def insights_by_keys(
     context: RequestContext, creator_id: str, keys: Sequence[str]
 ) -> asyncio.Future[list[InsightView | None]]:
     """Each insight as the dashboard would show it now, None where it no longer fires.
-    The keys must be `creator_id`'s (the caller checks ownership first)."""
+    The keys must be `creator_id`'s (the caller checks ownership first). A failure
+    of the rules or their loads is INSIGHTS_UNAVAILABLE, as on the dashboard."""
     if not keys:
         return resolved([])
     today = context.now.date()
@@ -73,7 +74,12 @@ def insights_by_keys(
 
         return then(asyncio.gather(evaluations, states), views)
 
-    return chain(creator, run)
+    return guarded(chain(creator, run))
+
+
+def distinct_periods(keys: Sequence[str], today: date) -> int:
+    """How many evaluations looking these keys up costs (one per distinct period)."""
+    return len({_period_of(key, today) for key in keys})
 
 
 def _period_of(key: str, today: date) -> Period:
@@ -94,3 +100,13 @@ def resolve_explain_insight(
     check_owner(creator_id, key)
     found = insights_by_keys(context, creator_id, [key])
     return then(found, lambda views: None if views[0] is None else explanation(views[0]))
+
+
+def resolve_insight_node(
+    context: RequestContext, global_id: str
+) -> asyncio.Future[InsightView | None]:
+    """`node(id)` of an Insight: the owner's, as explainInsight finds it."""
+    creator_id = require_creator(context)
+    key = insight_key_of(global_id, "id")
+    check_owner(creator_id, key)
+    return then(insights_by_keys(context, creator_id, [key]), lambda views: views[0])

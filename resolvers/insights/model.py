@@ -22,6 +22,10 @@ from readmodels.insights.rows import DayRow, ProductSalesRow
 from readmodels.pricing.rows import PromotionRow
 
 MAX_RANGE_DAYS = 366
+# The days a dashboard range may cover: a range and the previous one of equal
+# length must both be real dates, and no shop sold anything before 1970.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 DEFAULT_RANGE_DAYS = 7
 """The dashboard's range when none is asked for: the last week, today included, which is
 what insights about acting now compare (a month dilutes a week's drop into noise)."""

@@ -3,9 +3,13 @@ insights as they now stand.
 
 Every id is checked (an Insight id, of the viewer's own creator) before
 anything is written: one bad id fails the whole call with INVALID_ID or
-FORBIDDEN and writes nothing. The events go through `RequestContext.events`,
-which appends them and applies them to the insight state in one transaction,
-so the answer, read afterwards, already reflects them. Repeating a call
+FORBIDDEN and writes nothing. The named insights are then evaluated, before
+the write: only those that fire are recorded (there is nothing to hide or
+mark in one that does not), and a failing evaluation (INSIGHTS_UNAVAILABLE)
+writes nothing. The events go through `RequestContext.events`, which appends
+them and applies them to the insight state in one transaction, so the
+creator's next read already reflects them; the answer shows the insights
+with the change applied. Repeating a call
 changes nothing and appends nothing (see `readmodels.insights.state_writes`).
 """
 
@@ -23,11 +27,13 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadUserInputError, InvalidIdError
 from resolvers.ids import decode_id_of
 from resolvers.insights.access import check_owner, require_creator
-from resolvers.insights.lookup import insights_by_keys
+from resolvers.insights.lookup import distinct_periods, insights_by_keys
 from resolvers.insights.views import InsightView
 
 MAX_IDS = 100
 MAX_KEY_LENGTH = 200
+MAX_PERIODS = 10
+"""Distinct periods per markInsightsSeen: each costs one evaluation of the rules."""
 
 
 class InsightStateResult(NamedTuple):
@@ -40,8 +46,9 @@ async def dismiss_insight(context: RequestContext, global_id: str) -> InsightSta
     """Hide an insight for good (idempotent)."""
     creator_id = require_creator(context)
     keys = owned_keys(creator_id, [global_id], argument="id")
-    await append_actions(context, creator_id, InsightDismissed, keys)
-    return await _payload(context, creator_id, keys)
+    views = await _firing(context, creator_id, keys)
+    await append_actions(context, creator_id, InsightDismissed, [v.key for v in views])
+    return InsightStateResult(views)
 
 
 async def mark_insights_seen(
@@ -54,8 +61,13 @@ async def mark_insights_seen(
             f"ids: at most {MAX_IDS} ids per call, got {len(global_ids)}", argument="ids"
         )
     keys = owned_keys(creator_id, global_ids, argument="ids")
-    await append_actions(context, creator_id, InsightSeen, keys)
-    return await _payload(context, creator_id, keys)
+    if distinct_periods(keys, context.now.date()) > MAX_PERIODS:
+        raise BadUserInputError(
+            f"ids: insights of at most {MAX_PERIODS} periods per call", argument="ids"
+        )
+    views = await _firing(context, creator_id, keys)
+    await append_actions(context, creator_id, InsightSeen, [v.key for v in views])
+    return InsightStateResult([view._replace(seen=True) for view in views])
 
 
 def owned_keys(creator_id: str, global_ids: Sequence[str], *, argument: str) -> list[str]:
@@ -103,8 +115,11 @@ def _writer(context: RequestContext) -> EventWriter:
     return context.events
 
 
-async def _payload(
+async def _firing(
     context: RequestContext, creator_id: str, keys: Sequence[str]
-) -> InsightStateResult:
+) -> list[InsightView]:
+    """The named insights that fire now, as they stand before the write. Evaluated
+    first: an insight that does not fire is not recorded (nothing to hide or mark),
+    and a failing evaluation (INSIGHTS_UNAVAILABLE) writes nothing."""
     views = await insights_by_keys(context, creator_id, keys)
-    return InsightStateResult([view for view in views if view is not None])
+    return [view for view in views if view is not None]

@@ -23,7 +23,16 @@ from datetime import date
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
-from resolvers.insights.model import Finding, InsightInputs, InsightKind, Period, Rule
+from resolvers.insights.model import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_RANGE_DAYS,
+    Finding,
+    InsightInputs,
+    InsightKind,
+    Period,
+    Rule,
+)
 from resolvers.insights.rules import (
     conversion_drop,
     low_stock_bestseller,
@@ -114,6 +123,13 @@ def parse_insight_key(key: str) -> InsightKey:
     period = Period(_iso_date(start_text), _iso_date(end_text))
     parsed = InsightKey(kind, creator_id, subject, period)
     format_key(parsed)  # empty subject, reversed period
+    # Ids are parsed from clients: a period no dashboard range could have (longer
+    # than MAX_RANGE_DAYS, or out of FIRST_DAY..LAST_DAY) would make a lookup fold
+    # years of empty days; a control character could not be stored in an event.
+    if period.days > MAX_RANGE_DAYS or period.start < FIRST_DAY or period.end > LAST_DAY:
+        raise ValueError(f"insight period out of range: {period.start}..{period.end}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in creator_id + subject):
+        raise ValueError("control character in insight key")
     return parsed
 
 

@@ -437,12 +437,28 @@ async def test_top_products_first_is_capped_and_validated(world: AsyncEngine) ->
     [
         ("2026-11-20", "2026-11-19", "range: `to` is before `from`"),
         ("2025-11-19", "2026-11-20", "range: at most 366 days, got 367"),
+        (
+            "0001-01-01",
+            "0001-01-03",
+            "range: dates between 1970-01-01 (with the range before it) and 9998-12-31",
+        ),
+        (
+            "1970-01-02",
+            "1970-01-03",
+            "range: dates between 1970-01-01 (with the range before it) and 9998-12-31",
+        ),
+        (
+            "9999-12-30",
+            "9999-12-31",
+            "range: dates between 1970-01-01 (with the range before it) and 9998-12-31",
+        ),
     ],
 )
 async def test_bad_ranges_are_bad_user_input(
     world: AsyncEngine, start: str, end: str, message: str
 ) -> None:
-    """`to` before `from`, or more than 366 days: BAD_USER_INPUT and no dashboard."""
+    """`to` before `from`, more than 366 days, or days (with the range before them) out of
+    1970..9998: BAD_USER_INPUT and no dashboard, never an overflow."""
     body, _ = await ask(world, DASHBOARD, {"range": {"from": start, "to": end}}, ANA)
     assert body["data"] == {"creatorDashboard": None}
     assert codes(body) == [(["creatorDashboard"], "BAD_USER_INPUT")]
@@ -690,3 +706,20 @@ async def test_cache_tags_and_freshness(world: AsyncEngine) -> None:
         "store:s1",
     ]
     assert context.fresh_until == NOW + 5 * HOUR
+
+
+NODE = "query ($id: ID!) { node(id: $id) { id ... on Insight { kind title } } }"
+
+
+async def test_an_insight_is_a_node_of_its_owner_alone(world: AsyncEngine) -> None:
+    """node(id) finds a shown insight for its creator; another creator gets FORBIDDEN."""
+    body, _ = await ask(world, DASHBOARD, {}, ANA)
+    first = body["data"]["creatorDashboard"]["insights"][0]
+    mine, _ = await ask(world, NODE, {"id": first["id"]}, ANA)
+    assert mine["data"]["node"] == {
+        "id": first["id"],
+        "kind": first["kind"],
+        "title": first["title"],
+    }
+    other, _ = await ask(world, NODE, {"id": first["id"]}, BEN)
+    assert (other["data"], codes(other)) == ({"node": None}, [(["node"], "FORBIDDEN")])

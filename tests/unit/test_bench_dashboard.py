@@ -44,21 +44,25 @@ ROWS = [
 
 
 def test_the_typical_creator_has_the_median_order_count() -> None:
+    """The typical creator has the median order count."""
     # Sorted: cr-4 10, cr-2 40, cr-10 40, cr-3 75, cr-1 900 -> the third.
     assert median_creator(ROWS).creator_id == "cr-10"
 
 
 def test_an_even_count_takes_the_lower_median_and_ties_go_in_natural_order() -> None:
+    """An even count takes the lower median and ties go in natural order."""
     rows = [*ROWS, CreatorOrders("cr-5", "s-5", 40)]
     # cr-4 10, cr-2 40, cr-5 40, cr-10 40, cr-3 75, cr-1 900 -> index 2.
     assert median_creator(rows).creator_id == "cr-5"
 
 
 def test_the_median_does_not_depend_on_the_rows_order() -> None:
+    """The median does not depend on the rows order."""
     assert median_creator(list(reversed(ROWS))) == median_creator(ROWS)
 
 
 def test_the_largest_creator_and_ranks_by_orders() -> None:
+    """The largest creator and ranks by orders."""
     assert largest_creator(ROWS).creator_id == "cr-1"
     tie = [CreatorOrders("cr-12", "s-12", 5), CreatorOrders("cr-3", "s-3", 5)]
     assert largest_creator(tie).creator_id == "cr-3"
@@ -68,6 +72,7 @@ def test_the_largest_creator_and_ranks_by_orders() -> None:
 
 
 def test_no_creators_is_an_error() -> None:
+    """No creators is an error."""
     with pytest.raises(DashboardError):
         median_creator([])
     with pytest.raises(DashboardError):
@@ -75,6 +80,7 @@ def test_no_creators_is_an_error() -> None:
 
 
 def test_the_viral_creator_is_cr_1_and_must_have_a_store() -> None:
+    """The viral creator is cr 1 and must have a store."""
     assert VIRAL_CREATOR_ID == "cr-1"
     chosen = choose_creators(ROWS)
     assert (chosen["viral"].creator_id, chosen["typical"].creator_id) == ("cr-1", "cr-10")
@@ -83,6 +89,7 @@ def test_the_viral_creator_is_cr_1_and_must_have_a_store() -> None:
 
 
 def test_range_variables() -> None:
+    """Range variables."""
     end = date(2026, 11, 22)
     assert range_variables(None, end) == {}
     assert range_variables(7, end) == {"range": {"from": "2026-11-16", "to": "2026-11-22"}}
@@ -94,6 +101,7 @@ def test_range_variables() -> None:
 
 
 def test_cases_cover_every_creator_and_range() -> None:
+    """Cases cover every creator and range."""
     operation = Operation("CreatorDashboard", "query CreatorDashboard { x }", ())
     chosen = cases(operation, choose_creators(ROWS), date(2026, 11, 22))
     assert [c.label for c in chosen] == [
@@ -111,6 +119,7 @@ def test_cases_cover_every_creator_and_range() -> None:
 
 
 def test_the_creator_token_decodes_with_the_bench_servers_secret() -> None:
+    """The creator token decodes with the bench servers secret."""
     token = creator_token("cr-7", now=1_000_000)
     identity = decode_token(token, JWT_SECRET, now=1_000_100)
     assert identity.roles == frozenset({"CREATOR"})
@@ -120,6 +129,7 @@ def test_the_creator_token_decodes_with_the_bench_servers_secret() -> None:
 
 
 def test_the_lua_script_sends_the_extra_headers() -> None:
+    """The lua script sends the extra headers."""
     assert lua_headers() == '{ ["Content-Type"] = "application/json" }'
     assert lua_headers({"Authorization": 'Bearer a"b'}) == (
         '{ ["Content-Type"] = "application/json", ["Authorization"] = "Bearer a\\"b" }'
@@ -147,6 +157,7 @@ def _answer(creator_id: str, **extra: Any) -> bytes:
 
 
 def test_the_dashboard_summary_checks_the_creator() -> None:
+    """The dashboard summary checks the creator."""
     assert dashboard_summary(_answer("cr-1"), "cr-1") == {
         "orders": 12,
         "days": 7,
@@ -160,10 +171,12 @@ def test_the_dashboard_summary_checks_the_creator() -> None:
 
 
 def test_the_load_phase_leaves_the_dashboard_to_its_phase() -> None:
+    """The load phase leaves the dashboard to its phase."""
     assert "CreatorDashboard" in OWN_PHASE
 
 
 def test_only_dashboard_and_no_dashboard_phase() -> None:
+    """Only dashboard and no dashboard phase."""
     common: dict[str, Any] = dict(
         quick=True,
         workers=1,
@@ -222,6 +235,7 @@ DASHBOARD = {
 
 
 def test_the_dashboard_section_renders_each_case() -> None:
+    """The dashboard section renders each case."""
     text = "\n\n".join(dashboard_section(DASHBOARD))
     assert "| viral cr-1 | 366 days to the dataset's now | 123 | 20,000 | 0.00617 |" in text
     assert "| 200.50 | 412.25 | 1,500 | 300 | 7 | 8,123 | 900 | 4,321 | 0 |" in text
@@ -231,6 +245,7 @@ def test_the_dashboard_section_renders_each_case() -> None:
 
 
 def test_the_report_of_only_dashboard() -> None:
+    """The report of only dashboard."""
     results = {
         "timestamp": "T",
         "settings": {

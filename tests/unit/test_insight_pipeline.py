@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from readmodels.insights.rows import DayRow
 from resolvers.insights import pipeline
 from resolvers.insights.model import (
+    FIRST_DAY,
     Finding,
     InsightInputs,
     InsightKind,
@@ -19,7 +20,13 @@ from resolvers.insights.model import (
     Period,
     RangeMetrics,
 )
-from resolvers.insights.pipeline import InsightKey, insight_key, parse_insight_key, select
+from resolvers.insights.pipeline import (
+    InsightKey,
+    format_key,
+    insight_key,
+    parse_insight_key,
+    select,
+)
 
 NOW = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
 PERIOD = Period(date(2026, 11, 16), date(2026, 11, 22))
@@ -123,10 +130,12 @@ def test_insight_key_ignores_wording_severity_and_rule_version() -> None:
 
 @st.composite
 def keys(draw: st.DrawFn) -> InsightKey:
-    start = draw(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 1)))
+    start = draw(st.dates(min_value=FIRST_DAY, max_value=date(9998, 12, 1)))
     end = start + timedelta(days=draw(st.integers(0, 30)))
-    creator = draw(st.text(min_size=1) | st.from_regex(r"[a-z:%\-0-9]{1,12}", fullmatch=True))
-    subject = draw(st.text(min_size=1) | st.from_regex(r"[a-z:\-0-9]{1,12}", fullmatch=True))
+    printable = st.characters(min_codepoint=32, blacklist_characters="\x7f")
+    text = st.text(printable, min_size=1)
+    creator = draw(text | st.from_regex(r"[a-z:%\-0-9]{1,12}", fullmatch=True))
+    subject = draw(text | st.from_regex(r"[a-z:\-0-9]{1,12}", fullmatch=True))
     return InsightKey(draw(st.sampled_from(InsightKind)), creator, subject, Period(start, end))
 
 
@@ -287,3 +296,20 @@ def test_among_equals_the_more_urgent_shows_first() -> None:
     later, sooner = ending("pr-1", 17 * 3600), ending("pr-9", 3600)
     chosen = select([("a-later", later), ("z-sooner", sooner)], set(), 3)
     assert [key for key, _ in chosen] == ["z-sooner", "a-later"]
+
+
+@pytest.mark.parametrize(
+    ("period", "subject"),
+    [
+        (Period(date(2020, 1, 1), date(2021, 1, 1)), "s-1"),  # 367 days
+        (Period(date(1969, 12, 31), date(1969, 12, 31)), "s-1"),  # before 1970
+        (Period(date(9999, 1, 1), date(9999, 1, 2)), "s-1"),  # past 9998
+        (Period(date(2026, 11, 1), date(2026, 11, 7)), "s\x00"),  # a control character
+    ],
+)
+def test_keys_no_dashboard_could_issue_are_refused(period: Period, subject: str) -> None:
+    """Ids come from clients: a period a lookup would fold for years, or a subject an
+    event cannot carry, is malformed."""
+    key = format_key(InsightKey(InsightKind.REVENUE_DROP, "cr-1", subject, period))
+    with pytest.raises(ValueError, match=r"insight period out of range|control character"):
+        parse_insight_key(key)
