@@ -1,24 +1,27 @@
 """The engine-backed `EventWriter`: the gateway's own mutations write through here.
 
-One transaction appends the events, applies them to their read model
-(`readmodels.insights.state_writes`) and NOTIFYs the invalidation of the
-tags that changed, delivered by PostgreSQL at commit to every gateway's
-listener. This process's own cache hears it synchronously, before the
-mutation answers, so the same client's next query can never be served a
-cached answer that predates its write. The invalidation's position is the
-last appended one: an answer computed before the projector reaches it is
-neither stored nor served.
+One transaction appends the events, applies them to their read model where
+the mutation reads its own write (`readmodels.insights.state_writes`,
+`readmodels.feeds.follow_writes`) and NOTIFYs the invalidation of the tags
+that changed, delivered by PostgreSQL at commit to every gateway's listener.
+This process's own cache hears it synchronously, before the mutation
+answers, so the same client's next query can never be served a cached answer
+that predates its write. The invalidation's position is the last appended
+one: an answer computed before the projector reaches it is neither stored
+nor served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from infra.invalidation.message import CHANNEL, Invalidation, split
+from readmodels.eventlog.store import append_events_in
 from readmodels.events import Event
+from readmodels.feeds.follow_writes import FollowWrite, write_follow
 from readmodels.insights.state_writes import write_insight_state
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
@@ -33,16 +36,40 @@ class EngineEventWriter:
         self._engine = engine
         self._local = local
 
+    async def append(self, events: Sequence[Event], *, tags: Collection[str] = ()) -> list[int]:
+        async with self._engine.begin() as conn:
+            appended = await append_events_in(conn, events)
+            invalidation = await _announce(conn, appended.positions, tags)
+        self._hear(invalidation)
+        return appended.positions
+
+    async def append_follow(self, event: Event) -> FollowWrite:
+        async with self._engine.begin() as conn:
+            written = await write_follow(conn, event)
+            positions = [] if written.position is None else [written.position]
+            invalidation = await _announce(conn, positions, written.tags)
+        self._hear(invalidation)
+        return written
+
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:
         async with self._engine.begin() as conn:
             written = await write_insight_state(conn, events)
-            invalidation = None
-            if written.tags:
-                invalidation = Invalidation(max(written.positions), frozenset(written.tags))
-                for part in split(invalidation):
-                    await conn.execute(
-                        _NOTIFY, {"channel": CHANNEL, "payload": part.encode().decode()}
-                    )
+            invalidation = await _announce(conn, written.positions, written.tags)
+        self._hear(invalidation)
+        return written.positions
+
+    def _hear(self, invalidation: Invalidation | None) -> None:
         if invalidation is not None and self._local is not None:
             self._local(invalidation)
-        return written.positions
+
+
+async def _announce(
+    conn: AsyncConnection, positions: Sequence[int], tags: Collection[str]
+) -> Invalidation | None:
+    """NOTIFY the invalidation of `tags` at the last position, in the caller's transaction."""
+    if not tags or not positions:
+        return None
+    invalidation = Invalidation(max(positions), frozenset(tags))
+    for part in split(invalidation):
+        await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": part.encode().decode()})
+    return invalidation

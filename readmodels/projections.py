@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from readmodels.catalog.projection import CatalogProjection
 from readmodels.creators.projection import CreatorsProjection
+from readmodels.feeds.projection import FeedsProjection
 from readmodels.insights.projection import InsightMetricsProjection
 from readmodels.insights.state_projection import InsightStateProjection
 from readmodels.pricing.projection import PromotionsProjection
 from readmodels.projector.projection import Projection
 from readmodels.recommendations.projection import RecommendationsProjection
 from readmodels.segments.projection import SegmentsProjection
+from readmodels.trending.projection import TrendingProjection
 
 
 def all_projections() -> list[Projection]:
@@ -21,6 +23,8 @@ def all_projections() -> list[Projection]:
         SegmentsProjection(),
         InsightMetricsProjection(),
         InsightStateProjection(),
+        FeedsProjection(),
+        TrendingProjection(),
     ]
 
 

@@ -7,14 +7,27 @@ import infra, and a test can run mutations against any implementation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from readmodels.events import Event
+from readmodels.feeds.follow_writes import FollowWrite
 
 
 class EventWriter(Protocol):
     """Appends events the gateway itself originates."""
+
+    async def append(self, events: Sequence[Event], *, tags: Collection[str] = ()) -> list[int]:
+        """Append `events` in one transaction, idempotent by event id (a known id keeps its
+        original position), and announce the invalidation of `tags` with it. Nothing is
+        applied to a read model: the projectors do that. Returns each event's position."""
+        ...
+
+    async def append_follow(self, event: Event) -> FollowWrite:
+        """Append a `Followed`/`Unfollowed` that changes the follow graph and apply it to
+        `follows` and `creator_counts` in the same transaction; one that changes nothing
+        is not appended (`position` None). See `readmodels.feeds.follow_writes`."""
+        ...
 
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:
         """Append `InsightSeen`/`InsightDismissed` events and apply them to the insight

@@ -1,0 +1,1 @@
+"""Feed read models: published posts, the follow graph, engagement counters."""

@@ -1,0 +1,1 @@
+"""Trending: posts ranked by time-decayed engagement, per window."""
