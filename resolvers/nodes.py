@@ -13,6 +13,7 @@ from resolvers.catalog.loaders import (
 )
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
+from resolvers.feeds.loaders import PostByIdLoader
 from resolvers.ids import decode_id
 from resolvers.insights.lookup import resolve_insight_node
 from resolvers.pricing.loaders import PromotionByIdLoader
@@ -24,6 +25,7 @@ _LOADERS: dict[str, type] = {
     "Collection": CollectionByIdLoader,
     "Creator": CreatorByIdLoader,
     "Promotion": PromotionByIdLoader,
+    "Post": PostByIdLoader,
 }
 
 

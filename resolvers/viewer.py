@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 from readmodels.creators.rows import CreatorRow
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
+from resolvers.feeds import follows
 from resolvers.ids import encode_id
-from resolvers.pagination import page_size
 
 ROLE_ORDER = ("CUSTOMER", "CREATOR", "ADMIN")
 
@@ -67,7 +66,8 @@ def viewer_creator(
     return context.loader(CreatorByIdLoader).load(root.creator_id)
 
 
-def viewer_following(root: Viewer, first: int | None, after: str | None) -> list[Any]:
-    # Follows are projected by the feeds work (issue 8): nobody follows anyone yet.
-    page_size(first)
-    return []
+def viewer_following(
+    root: Viewer, context: RequestContext, first: int | None, after: str | None
+) -> asyncio.Future[list[CreatorRow]]:
+    """The creators the viewer follows, newest follow first; `after` is a Creator id."""
+    return follows.following(context, root, first, after)

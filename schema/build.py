@@ -10,7 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.catalog.types import Category, Collection, Product, Store
 from schema.creators.types import Creator, Post
 from schema.fast_fields import install_fast_resolvers
-from schema.insights.mutations import Mutation
+from schema.mutation import Mutation
 from schema.pricing.types import Promotion
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES

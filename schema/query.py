@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -10,15 +11,17 @@ from strawberry.types import Info
 from resolvers.catalog import roots
 from resolvers.context import RequestContext
 from resolvers.creators.fields import resolve_creator
+from resolvers.feeds.fields import resolve_feed, resolve_post
 from resolvers.insights.dashboard import resolve_creator_dashboard
 from resolvers.insights.lookup import resolve_explain_insight
 from resolvers.nodes import resolve_node
 from resolvers.pricing.cart import resolve_price_cart
 from resolvers.pricing.listing import resolve_promotions
 from resolvers.tracing import traced
+from resolvers.trending.fields import resolve_trending
 from schema.catalog import listing_fields
 from schema.catalog.types import Category, Collection, Product, ProductConnection, Store
-from schema.creators.types import Creator
+from schema.creators.types import Creator, Post, PostConnection
 from schema.insights.types import CreatorDashboard, DateRangeInput, InsightExplanation
 from schema.node import Node, unset_to_none
 from schema.pricing.types import CartInput, CartPrice, PromotionConnection
@@ -73,6 +76,18 @@ def _creator(root: Any, info: Ctx, handle: str) -> Any:
 
 
 @traced
+def _feed(
+    root: Any, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+) -> Any:
+    return resolve_feed(info.context, first, unset_to_none(after))
+
+
+@traced
+def _post(root: Any, info: Ctx, id: strawberry.ID) -> Any:
+    return resolve_post(info.context, id)
+
+
+@traced
 def _promotions(
     root: Any,
     info: Ctx,
@@ -114,6 +129,24 @@ def _explain_insight(root: Any, info: Ctx, id: strawberry.ID) -> Any:
     return resolve_explain_insight(info.context, id)
 
 
+@strawberry.enum(name="TrendingWindow")
+class TrendingWindow(Enum):
+    HOUR = "HOUR"
+    DAY = "DAY"
+    WEEK = "WEEK"
+
+
+@traced
+def _trending(
+    root: Any,
+    info: Ctx,
+    window: TrendingWindow | None = TrendingWindow.DAY,
+    first: int | None = 20,
+) -> Any:
+    chosen = TrendingWindow.DAY if window is None else window
+    return resolve_trending(info.context, chosen.value, first)
+
+
 @strawberry.type(name="Query")
 class Query:
     node: Node | None = strawberry.field(
@@ -144,6 +177,11 @@ class Query:
     )
     store: Store | None = strawberry.field(resolver=_store, graphql_type=Store | None)
     creator: Creator | None = strawberry.field(resolver=_creator, graphql_type=Creator | None)
+    trending: list[Post] = strawberry.field(
+        resolver=_trending,
+        graphql_type=list[Post],
+        description="Posts ranked by time-decayed engagement.",
+    )
     promotions: PromotionConnection = strawberry.field(
         resolver=_promotions,
         graphql_type=PromotionConnection,
@@ -170,6 +208,14 @@ class Query:
             "Only the insight's owner may ask."
         ),
     )
+    feed: PostConnection = strawberry.field(
+        resolver=_feed,
+        graphql_type=PostConnection,
+        description=(
+            "Posts of the creators the viewer follows, newest first. Requires a user token."
+        ),
+    )
+    post: Post | None = strawberry.field(resolver=_post, graphql_type=Post | None)
     viewer: Viewer | None = strawberry.field(
         resolver=resolve_viewer,
         graphql_type=Viewer | None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import strawberry
 from strawberry.types import Info
 
 from readmodels.catalog.rows import StoreRow
@@ -13,8 +12,8 @@ from readmodels.creators.rows import CreatorRow
 from resolvers.catalog.loaders import StoreByIdLoader
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByHandleLoader
+from resolvers.feeds import follows
 from resolvers.ids import encode_id
-from resolvers.pagination import EMPTY_PAGE_INFO, Connection, page_size
 from resolvers.tracing import traced
 
 Ctx = Info[RequestContext, Any]
@@ -31,17 +30,9 @@ def creator_store(root: CreatorRow, info: Ctx) -> asyncio.Future[StoreRow | None
     return info.context.loader(StoreByIdLoader).load(root.store_id)
 
 
-def creator_viewer_follows(root: CreatorRow) -> bool:
-    # Follows are projected by the feeds work (issue 8); nobody follows anyone yet.
-    return False
-
-
-def creator_posts(
-    root: CreatorRow, first: int | None = 20, after: str | None = strawberry.UNSET
-) -> Connection[Any]:
-    # Posts are projected by the feeds work (issue 8): an empty page until then.
-    page_size(first)
-    return Connection([], EMPTY_PAGE_INFO, None)
+def creator_viewer_follows(root: CreatorRow, info: Ctx) -> asyncio.Future[bool] | bool:
+    """Whether the viewer follows this creator (False for anonymous requests)."""
+    return follows.viewer_follows(info.context, root.id)
 
 
 def resolve_creator(context: RequestContext, handle: str) -> asyncio.Future[CreatorRow | None]:

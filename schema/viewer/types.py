@@ -47,11 +47,14 @@ def _creator(root: fields.Viewer, info: Ctx) -> Any:
     return fields.viewer_creator(root, info.context)
 
 
+@traced
 def _following(
-    root: fields.Viewer, first: int | None = 20, after: str | None = strawberry.UNSET
-) -> list[Any]:
-    """Creators the viewer follows: always empty until follows are projected (issue 8)."""
-    return fields.viewer_following(root, first, None if after is strawberry.UNSET else after)
+    root: fields.Viewer, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+) -> Any:
+    """Creators the viewer follows, newest follow first."""
+    return fields.viewer_following(
+        root, info.context, first, None if after is strawberry.UNSET else after
+    )
 
 
 @strawberry.type(name="Viewer")
@@ -62,5 +65,4 @@ class Viewer:
         resolver=_segments, description="Customer segments that drive segment prices."
     )
     creator: CreatorRef | None = strawberry.field(resolver=_creator)
-    # Follows are issue 8: `following` answers [] until the feeds projection lands.
     following: list[CreatorRef] = strawberry.field(resolver=_following)

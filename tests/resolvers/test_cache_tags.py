@@ -102,6 +102,9 @@ async def test_operations_collect_the_tags_of_what_they_read(engine: AsyncEngine
     assert await tags_of(engine, CREATOR_PROFILE, {"handle": "ana"}) == {
         "creator-handle:ana",
         "creator:cr1",
+        # Its counts and posts (none here): a follow or a new post changes them.
+        "creator-counts:cr1",
+        "creator-posts:cr1",
         "store:s1",
         "listing:s:s1",
         "product:p1",

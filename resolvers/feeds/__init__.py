@@ -1,0 +1,1 @@
+"""Resolvers and loaders of posts, feeds and creator counts."""

@@ -1,0 +1,1 @@
+"""Trending posts: the loader of precomputed rankings and the root field."""
