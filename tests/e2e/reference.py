@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +19,14 @@ MAX_ORDER_PRODUCTS = 50
 TOP_RECOMMENDATIONS = 20
 ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "CLP", "ISK", "VND"}
 THREE_DECIMAL_CURRENCIES = {"BHD", "KWD", "OMR"}
+# Trending as docs/feeds.md and readmodels/trending/folds.py define it: kind weights,
+# and per window its length and half-life (hour buckets aged from their midpoint).
+ENGAGEMENT_WEIGHTS = {"LIKE": 1, "SHARE": 3, "REMIX": 5}
+TRENDING_WINDOWS = {
+    "HOUR": (timedelta(hours=1), timedelta(minutes=15)),
+    "DAY": (timedelta(days=1), timedelta(hours=6)),
+    "WEEK": (timedelta(days=7), timedelta(days=2)),
+}
 
 
 def cents(currency: str) -> Decimal:
@@ -96,17 +104,37 @@ class Reference:
     collections: dict[str, list[str]] = field(default_factory=dict)
     # orderId -> (storeId, UTC day placed, total), for revenue by store and day.
     order_totals: dict[str, tuple[str, date, Decimal]] = field(default_factory=dict)
+    # Feeds: posts as first published, those taken down, the follow graph, the
+    # distinct (post, user, kind) engagements, and every engagement with its time.
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unpublished: set[str] = field(default_factory=set)
+    follows: set[tuple[str, str]] = field(default_factory=set)
+    engaged: set[tuple[str, str, str]] = field(default_factory=set)
+    engagements: list[tuple[str, str, datetime]] = field(default_factory=list)
     _pairs: dict[str, dict[str, int]] | None = None
+    _counters: dict[str, dict[str, int]] | None = None
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> Reference:
         ref = cls()
         for event in events:
-            ref.apply(event["type"], event["data"])
+            ref.apply(event["type"], event["data"], event.get("occurredAt"))
         return ref
 
-    def apply(self, type_: str, d: dict[str, Any]) -> None:
-        if type_ == "ProductUpserted":
+    def apply(self, type_: str, d: dict[str, Any], occurred_at: str | None = None) -> None:
+        if type_ == "PostPublished":
+            self.posts.setdefault(d["postId"], d)
+        elif type_ == "PostUnpublished":
+            self.unpublished.add(d["postId"])
+        elif type_ == "Followed":
+            self.follows.add((d["userId"], d["creatorId"]))
+        elif type_ == "Unfollowed":
+            self.follows.discard((d["userId"], d["creatorId"]))
+        elif type_ == "EngagementRecorded":
+            self.engaged.add((d["postId"], d["userId"], d["kind"]))
+            assert occurred_at is not None
+            self.engagements.append((d["postId"], d["kind"], datetime.fromisoformat(occurred_at)))
+        elif type_ == "ProductUpserted":
             self.products[d["productId"]] = d
             self.deleted.discard(d["productId"])
         elif type_ == "ProductDeleted":
@@ -347,6 +375,72 @@ class Reference:
             rounded(total, currency),
             [(p, rounded(by_promotion[p], currency)) for p in order],
         )
+
+    # Feeds and trending.
+
+    def published(self) -> list[str]:
+        return [p for p in self.posts if p not in self.unpublished]
+
+    def newest_first(self, posts: Iterable[str]) -> list[str]:
+        """Newest first by (publishedAt, id), ids in code point order."""
+        return sorted(
+            posts,
+            key=lambda p: (datetime.fromisoformat(self.posts[p]["publishedAt"]), p),
+            reverse=True,
+        )
+
+    def feed(self, user: str) -> list[str]:
+        """The published posts of the creators `user` follows, newest first."""
+        followed = {creator for u, creator in self.follows if u == user}
+        return self.newest_first(
+            p for p in self.published() if self.posts[p]["creatorId"] in followed
+        )
+
+    def creator_posts(self, creator: str) -> list[str]:
+        return self.newest_first(
+            p for p in self.published() if self.posts[p]["creatorId"] == creator
+        )
+
+    def followers(self, creator: str) -> int:
+        return sum(1 for _, c in self.follows if c == creator)
+
+    def counters(self, post: str) -> dict[str, int]:
+        """Likes, shares and remixes: each user counts once per kind."""
+        if self._counters is None:
+            self._counters = {}
+            names = {"LIKE": "likes", "SHARE": "shares", "REMIX": "remixes"}
+            for p, _, kind in self.engaged:
+                counts = self._counters.setdefault(p, dict.fromkeys(names.values(), 0))
+                counts[names[kind]] += 1
+        return dict(self._counters.get(post, {"likes": 0, "shares": 0, "remixes": 0}))
+
+    def trending(self, window: str, now: datetime, first: int) -> list[str]:
+        """Published posts by decayed engagement inside `window`, as of the latest engagement,
+        then id; only posts with engagement in the window's hours at `now` (the request)."""
+        length, half_life = TRENDING_WINDOWS[window]
+        as_of = max(at for _, _, at in self.engagements)
+
+        def hour(moment: datetime) -> datetime:
+            return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+        start, cutoff = hour(as_of - length), hour(now - length)
+        buckets: dict[str, dict[datetime, int]] = {}
+        for post, kind, at in self.engagements:
+            weights = buckets.setdefault(post, {})
+            weights[hour(at)] = weights.get(hour(at), 0) + ENGAGEMENT_WEIGHTS[kind]
+        live = set(self.published())
+        scores: dict[str, float] = {}
+        for post, weights in buckets.items():
+            if post not in live or max(weights) < cutoff:
+                continue
+            score = 0.0
+            for bucket in sorted(b for b in weights if b >= start):
+                middle = bucket + timedelta(minutes=30)
+                age = max(0.0, (as_of - middle).total_seconds())
+                score += weights[bucket] * 0.5 ** (age / half_life.total_seconds())
+            if score > 0:
+                scores[post] = score
+        return sorted(scores, key=lambda p: (-scores[p], p))[:first]  # ids by code point
 
     # Recommendations.
 

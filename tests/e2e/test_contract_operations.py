@@ -633,3 +633,235 @@ def test_dashboards_and_explanations_agree_with_the_events(demo: Demo) -> None:
             }
             explained += 1
     assert explained >= 10
+
+
+# Feeds, trending and creator profiles against the reference's fold of the social events.
+
+FEED_PAGE = 100
+
+
+def creators_by_id(ref: Reference) -> dict[str, dict[str, Any]]:
+    return {d["creatorId"]: d for d in ref.creators.values()}
+
+
+def post_products(ref: Reference, post: str, now: datetime) -> list[dict[str, Any]]:
+    """The post's linked products that are listed and not deleted, in the post's order."""
+    shown = []
+    for product in ref.posts[post]["productIds"]:
+        data = ref.products.get(product)
+        if data is None or not data["listed"] or product in ref.deleted:
+            continue
+        unit = ref.unit_price(product, 1, set(), now)
+        shown.append(
+            {
+                "id": encode_id("Product", product),
+                "slug": data["slug"],
+                "title": data["title"],
+                "price": {"final": money(unit.final, unit.currency)},
+            }
+        )
+    return shown
+
+
+def feed_node(ref: Reference, post: str, now: datetime) -> dict[str, Any]:
+    """Feed's node selection as the reference folds the events."""
+    data = ref.posts[post]
+    author = creators_by_id(ref)[data["creatorId"]]
+    return {
+        "id": encode_id("Post", post),
+        "body": data["body"],
+        "publishedAt": data["publishedAt"],
+        "author": {
+            "id": encode_id("Creator", author["creatorId"]),
+            "handle": author["handle"],
+            "name": author["name"],
+            "avatarUrl": author["avatarUrl"],
+        },
+        "products": post_products(ref, post, now),
+        "engagement": ref.counters(post),
+    }
+
+
+def walk_feed(demo: Demo, user: str, first: int) -> list[dict[str, Any]]:
+    """Every node of `user`'s feed, page after page with `after`; checks each page's cursors."""
+    nodes: list[dict[str, Any]] = []
+    after = None
+    while True:
+        feed = run_operation(demo, "Feed", {"first": first, "after": after}, user)["feed"]
+        edges = feed["edges"]
+        assert 0 < len(edges) <= first or (after is None and not edges)
+        nodes += [edge["node"] for edge in edges]
+        info = feed["pageInfo"]
+        if not info["hasNextPage"]:
+            assert len(edges) <= first
+            return nodes
+        assert len(edges) == first
+        assert info["endCursor"] == edges[-1]["cursor"]
+        after = info["endCursor"]
+
+
+def follow_counts(ref: Reference) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for user, _ in ref.follows:
+        counts[user] = counts.get(user, 0) + 1
+    return counts
+
+
+def typical_user(ref: Reference) -> str:
+    """The first user (by number) following the median number of creators with more than
+    two pages of feed at 7 a page."""
+    counts = follow_counts(ref)
+    median = sorted(counts.values())[len(counts) // 2]
+    return next(
+        u for u in sorted(counts, key=number) if counts[u] == median and len(ref.feed(u)) > 14
+    )
+
+
+@pytest.mark.parametrize(("who", "first"), [("typical", 7), ("heaviest", FEED_PAGE)])
+def test_feed_pages_agree_with_the_events(demo: Demo, who: str, first: int) -> None:
+    """Walking every Feed page with `after` gives exactly the reference's feed, newest first,
+    each post once, with its author, listed products, price and counters."""
+    ref = demo.ref
+    counts = follow_counts(ref)
+    user = typical_user(ref) if who == "typical" else max(counts, key=lambda u: counts[u])
+    if who == "heaviest":
+        assert (user, counts[user]) == ("u-1", 40)
+    expected = ref.feed(user)
+    assert len(expected) > 2 * first
+    nodes = walk_feed(demo, user, first)
+    assert [n["id"] for n in nodes] == [encode_id("Post", p) for p in expected]
+    now = datetime.now(UTC)
+    assert nodes == [feed_node(ref, p, now) for p in expected]
+
+
+def test_feeds_leave_out_unpublished_posts(demo: Demo) -> None:
+    """A follower of a creator whose post was taken down never sees it, yet sees the rest."""
+    ref = demo.ref
+    gone = sorted(p for p in ref.unpublished if p in ref.posts)
+    assert gone
+    post = gone[0]
+    creator = ref.posts[post]["creatorId"]
+    follower = min((u for u, c in ref.follows if c == creator), key=number)
+    ids = {n["id"] for n in walk_feed(demo, follower, FEED_PAGE)}
+    assert encode_id("Post", post) not in ids
+    assert len(ids) == len(ref.feed(follower)) > 0
+    assert run_operation(demo, "Trending", {"window": "WEEK", "first": 100})["trending"]
+
+
+@pytest.mark.parametrize("window", ["HOUR", "DAY", "WEEK"])
+def test_trending_agrees_with_the_events(demo: Demo, window: str) -> None:
+    """Trending's order in each window equals the reference's decayed score of the raw
+    EngagementRecorded events, with each post's author and counters."""
+    ref = demo.ref
+    length = {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1), "WEEK": timedelta(days=7)}
+    for _ in range(2):  # a request that straddles an hour boundary is asked again
+        before = datetime.now(UTC)
+        posts = run_operation(demo, "Trending", {"window": window, "first": 50})["trending"]
+        after = datetime.now(UTC)
+        if (before - length[window]).hour == (after - length[window]).hour:
+            break
+    expected = ref.trending(window, after, 50)
+    assert len(expected) >= 10
+    assert [p["id"] for p in posts] == [encode_id("Post", p) for p in expected]
+    authors = creators_by_id(ref)
+    assert posts == [
+        {
+            "id": encode_id("Post", p),
+            "body": ref.posts[p]["body"],
+            "publishedAt": ref.posts[p]["publishedAt"],
+            "author": {
+                "handle": authors[ref.posts[p]["creatorId"]]["handle"],
+                "name": authors[ref.posts[p]["creatorId"]]["name"],
+            },
+            "engagement": ref.counters(p),
+        }
+        for p in expected
+    ]
+
+
+def test_trending_windows_differ(demo: Demo) -> None:
+    """The last hour's burst on a non-viral creator's post leads HOUR, and the top ten of
+    HOUR, DAY and WEEK are three different lists."""
+    tops = {
+        window: [
+            p["id"]
+            for p in run_operation(demo, "Trending", {"window": window, "first": 10})["trending"]
+        ]
+        for window in ("HOUR", "DAY", "WEEK")
+    }
+    hour = run_operation(demo, "Trending", {"window": "HOUR", "first": 1})["trending"]
+    assert hour[0]["author"]["handle"] != creators_by_id(demo.ref)["cr-1"]["handle"]
+    assert len({tuple(ids) for ids in tops.values()}) == 3
+
+
+def test_creator_profile_posts_and_counts_agree_with_the_events(demo: Demo) -> None:
+    """CreatorProfile's follower and post counts, viewerFollows and first 10 posts equal the
+    reference, for a follower, a non-follower and anonymously."""
+    ref = demo.ref
+    gone = {ref.posts[p]["creatorId"] for p in ref.unpublished if p in ref.posts}
+    chosen = ["cr-1", "cr-2", min(gone, key=number), "cr-50"]
+    checked = 0
+    for creator in chosen:
+        data = creators_by_id(ref)[creator]
+        followers = sorted((u for u, c in ref.follows if c == creator), key=number)
+        others = [u for u in ("u-2999", "u-3000") if (u, creator) not in ref.follows]
+        posts = ref.creator_posts(creator)
+        for viewer, follows in [(followers[0], True), (others[0], False), (None, False)]:
+            profile = run_operation(demo, "CreatorProfile", {"handle": data["handle"]}, viewer)
+            profile = profile["creator"]
+            assert profile["id"] == encode_id("Creator", creator)
+            assert (profile["followerCount"], profile["postCount"]) == (
+                ref.followers(creator),
+                len(posts),
+            ), creator
+            assert profile["viewerFollows"] is follows
+            assert profile["posts"]["pageInfo"]["hasNextPage"] is (len(posts) > 10)
+            assert profile["posts"]["nodes"] == [
+                {
+                    "id": encode_id("Post", p),
+                    "body": ref.posts[p]["body"],
+                    "publishedAt": ref.posts[p]["publishedAt"],
+                    "engagement": ref.counters(p),
+                }
+                for p in posts[:10]
+            ]
+            checked += 1
+    assert ref.followers("cr-1") >= 1200
+    assert checked == 12
+
+
+# The mutations last: they write to the demo world (and then put the follow graph back).
+
+UNFOLLOW = (
+    "mutation U($id: ID!) { unfollow(creatorId: $id) { following creator { followerCount } } }"
+)
+
+
+def test_follow_and_record_engagement_run_on_demo_data(demo: Demo) -> None:
+    """Follow twice is one follow, counted once; the unfollow puts the count back;
+    RecordEngagement is accepted."""
+    ref = demo.ref
+    user = "u-3000"
+    creator = next(f"cr-{n}" for n in range(2, 51) if (user, f"cr-{n}") not in ref.follows)
+    count = ref.followers(creator)
+    variables = {"creatorId": encode_id("Creator", creator)}
+    for _ in range(2):
+        assert run_operation(demo, "Follow", variables, user) == {
+            "follow": {
+                "following": True,
+                "creator": {"id": encode_id("Creator", creator), "followerCount": count + 1},
+            }
+        }
+    token = mint_token(SECRET, sub=user, roles=["CUSTOMER"], ttl_seconds=600)
+    response = demo.server.graphql(
+        UNFOLLOW, {"id": variables["creatorId"]}, Authorization=f"Bearer {token}"
+    )
+    assert response.json()["data"] == {
+        "unfollow": {"following": False, "creator": {"followerCount": count}}
+    }
+    post = ref.feed("u-1")[0]
+    for kind in ("LIKE", "SHARE", "REMIX"):
+        variables = {"postId": encode_id("Post", post), "kind": kind}
+        assert run_operation(demo, "RecordEngagement", variables, user) == {
+            "recordEngagement": {"accepted": True}
+        }

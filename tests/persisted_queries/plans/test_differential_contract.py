@@ -327,3 +327,139 @@ async def test_creator_operations_answer_as_the_reference_executor(
         await compare(engine, explain, {"id": insight_id}, CREATOR)
     await compare(engine, explain, {"id": ids[2]}, VIP)
     await compare(engine, explain, {"id": ids[2]})
+
+
+# Feeds: posts (one unpublished, some linking products), follows and engagement.
+
+READER = Viewer("u-reader", frozenset({"CUSTOMER"}), frozenset(), None)
+LONER = Viewer("u-loner", frozenset({"CUSTOMER"}), frozenset(), None)
+
+
+def feed_events() -> list[dict[str, Any]]:
+    """Twelve posts by ana and bo (two at one instant, one unpublished, some linking products,
+    one an unknown product), u-reader following both, and engagement inside every window."""
+    now = datetime.now(UTC)
+
+    def at(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    events: list[dict[str, Any]] = []
+    for n in range(12):
+        events.append(
+            {
+                "type": "PostPublished",
+                "data": {
+                    "postId": f"po{n}",
+                    "creatorId": "cr1" if n % 3 else "cr2",
+                    "body": f"post {n}",
+                    "productIds": [f"p{n + 1}", "p999"] if n % 4 == 0 else [],
+                    "publishedAt": at(now - timedelta(hours=12 - min(n, 10))),
+                },
+            }
+        )
+    events.append({"type": "PostUnpublished", "data": {"postId": "po5"}})
+    for creator in ("cr1", "cr2"):
+        events.append({"type": "Followed", "data": {"userId": "u-reader", "creatorId": creator}})
+    kinds = ["LIKE", "SHARE", "REMIX", "LIKE"]
+    engagement = [
+        (f"po{n}", f"u{k}", kinds[(n + k) % 4], now - timedelta(minutes=5 + 170 * n + k))
+        for n in range(12)
+        for k in range(n % 4 + 1)
+    ]
+    stamped = [
+        {
+            "type": "EngagementRecorded",
+            "occurredAt": at(moment),
+            "data": {"postId": post, "userId": user, "kind": kind},
+        }
+        for post, user, kind, moment in sorted(engagement, key=lambda e: e[3])
+    ]
+    return [{"id": str(uuid.uuid4()), "occurredAt": at(now), **event} for event in events + stamped]
+
+
+@pytest.fixture(scope="module")
+async def feeds_world(
+    priced_world: tuple[AsyncEngine, list[Spec]],
+) -> tuple[AsyncEngine, list[Spec]]:
+    """The priced world with the posts, follows and engagement above projected."""
+    engine, _ = priced_world
+    events, errors = validate_events(feed_events())
+    assert errors == []
+    await append_events(engine, events)
+    await catch_up(engine, all_projections())
+    return priced_world
+
+
+async def test_feed_operations_answer_as_the_reference_executor(
+    feeds_world: tuple[AsyncEngine, list[Spec]],
+) -> None:
+    """Feed, Trending, CreatorProfile and the three mutations (refused before any write),
+    good and bad, answer as graphql-core for a follower, a user following no one and
+    anonymously."""
+    engine, _ = feeds_world
+    feed, trending = operation("Feed"), operation("Trending")
+    context = RequestContext(db=reader_for(engine), now=datetime.now(UTC), viewer=READER)
+    body, _ = await run(engine, feed, {"first": 4}, compiled=True, context=context)
+    cursor = body["data"]["feed"]["pageInfo"]["endCursor"]
+    assert len(body["data"]["feed"]["edges"]) == 4
+    pages: list[dict[str, Any]] = [
+        {},
+        {"first": 4},
+        {"first": 4, "after": cursor},
+        {"first": 1000},
+        {"first": 0},
+        {"first": -1},
+        {"after": "not-a-cursor"},
+        {"after": 12},
+    ]
+    for variables in pages:
+        for viewer in (READER, LONER, None):
+            await compare(engine, feed, variables, viewer)
+    windows: list[dict[str, Any]] = [
+        {},
+        *({"window": w, "first": n} for w in ("HOUR", "DAY", "WEEK") for n in (3, 50)),
+        {"window": "YEAR"},
+        {"first": -1},
+    ]
+    for variables in windows:
+        await compare(engine, trending, variables)
+    for handle in ("ana", "bo", "nobody"):
+        for viewer in (READER, LONER, None):
+            await compare(engine, operation("CreatorProfile"), {"handle": handle}, viewer)
+    follow, engage = operation("Follow"), operation("RecordEngagement")
+    creator, post = encode_id("Creator", "cr1"), encode_id("Post", "po1")
+    await compare(engine, follow, {"creatorId": creator})
+    await compare(engine, follow, {"creatorId": "not-an-id"}, READER)
+    await compare(engine, follow, {"creatorId": encode_id("Creator", "cr404")}, READER)
+    await compare(engine, follow, {"creatorId": post}, READER)
+    await compare(engine, follow, {})
+    await compare(engine, engage, {"postId": post, "kind": "LIKE"})
+    await compare(engine, engage, {"postId": "not-an-id", "kind": "LIKE"}, READER)
+    await compare(engine, engage, {"postId": post, "kind": "POKE"}, READER)
+
+
+async def test_feed_operations_are_exercised(feeds_world: tuple[AsyncEngine, list[Spec]]) -> None:
+    """The cases above reach a two-page feed without the unpublished post, every window
+    and a follower's profile."""
+    engine, _ = feeds_world
+
+    async def data(name: str, variables: dict[str, Any], viewer: Viewer | None) -> Any:
+        context = RequestContext(db=reader_for(engine), now=datetime.now(UTC), viewer=viewer)
+        body, _ = await run(engine, operation(name), variables, compiled=True, context=context)
+        return body
+
+    feed = (await data("Feed", {}, READER))["data"]["feed"]
+    ids = [edge["node"]["id"] for edge in feed["edges"]]
+    assert len(ids) == 11
+    assert encode_id("Post", "po5") not in ids
+    for window, count in (("HOUR", 1), ("DAY", 8), ("WEEK", 11)):  # po5 is down
+        trending = (await data("Trending", {"window": window, "first": 50}, None))["data"]
+        assert len(trending["trending"]) == count, window
+    profile = (await data("CreatorProfile", {"handle": "ana"}, READER))["data"]["creator"]
+    assert (profile["viewerFollows"], profile["followerCount"], profile["postCount"]) == (
+        True,
+        1,
+        7,
+    )
+    refused = await data("Follow", {"creatorId": encode_id("Creator", "cr1")}, None)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
