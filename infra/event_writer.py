@@ -1,8 +1,8 @@
 """The engine-backed `EventWriter`: the gateway's own mutations write through here.
 
 One transaction appends the events, applies them to their read model where
-the mutation reads its own write (`readmodels.insights.state_writes`,
-`readmodels.feeds.follow_writes`) and NOTIFYs the invalidation of the tags
+the mutation reads its own write (`readmodels.insights.state_writes`) and
+NOTIFYs the invalidation of the tags
 that changed, delivered by PostgreSQL at commit to every gateway's listener.
 This process's own cache hears it synchronously, before the mutation
 answers, so the same client's next query can never be served a cached answer
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from infra.invalidation.message import CHANNEL, Invalidation, split
 from readmodels.eventlog.store import append_events_in
 from readmodels.events import Event
-from readmodels.feeds.follow_writes import FollowWrite, write_follow
 from readmodels.insights.state_writes import write_insight_state
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
@@ -42,14 +41,6 @@ class EngineEventWriter:
             invalidation = await _announce(conn, appended.positions, tags)
         self._hear(invalidation)
         return appended.positions
-
-    async def append_follow(self, event: Event) -> FollowWrite:
-        async with self._engine.begin() as conn:
-            written = await write_follow(conn, event)
-            positions = [] if written.position is None else [written.position]
-            invalidation = await _announce(conn, positions, written.tags)
-        self._hear(invalidation)
-        return written
 
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:
         async with self._engine.begin() as conn:

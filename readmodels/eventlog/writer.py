@@ -11,7 +11,6 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from readmodels.events import Event
-from readmodels.feeds.follow_writes import FollowWrite
 
 
 class EventWriter(Protocol):
@@ -21,12 +20,6 @@ class EventWriter(Protocol):
         """Append `events` in one transaction, idempotent by event id (a known id keeps its
         original position), and announce the invalidation of `tags` with it. Nothing is
         applied to a read model: the projectors do that. Returns each event's position."""
-        ...
-
-    async def append_follow(self, event: Event) -> FollowWrite:
-        """Append a `Followed`/`Unfollowed` that changes the follow graph and apply it to
-        `follows` and `creator_counts` in the same transaction; one that changes nothing
-        is not appended (`position` None). See `readmodels.feeds.follow_writes`."""
         ...
 
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:

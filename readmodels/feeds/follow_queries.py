@@ -1,7 +1,8 @@
 """Read-model queries of the follow graph, aligned with their keys.
 
-`follows` rows come from the feeds projection and, for the gateway's own
-follow/unfollow mutations, from their write-through (`follow_writes`).
+`follows` rows come from the feeds projection alone (the follow/unfollow
+mutations append events and return their position: see
+`resolvers.feeds.mutations`).
 """
 
 from __future__ import annotations

@@ -1,19 +1,22 @@
 """`follow`, `unfollow` and `recordEngagement`: append the user's action, answer at once.
 
-Follow and unfollow are idempotent: the writer (`EventWriter.append_follow`)
-appends only a change of the follow graph and writes it through to `follows`
-and `creator_counts` in the same transaction, so the payload (and the user's
-next read) shows the new state and follower count however far behind the
-projector is. A repeat appends nothing and answers `position: null`.
+Every call appends its event and answers with the position it wrote; the
+`feeds` projection applies it in log order. Follow and unfollow are
+idempotent in effect: following twice leaves one follow and one follower
+counted (the projection follows only if absent, unfollows only if present).
+Nothing is decided from the read model, which may lag the log: an unfollow
+after a follow that is still on its way, or a follow, unfollow and follow
+in quick succession, end as the last call says. The payload's `following`
+is the state the call asked for; counts and `viewerFollows` read the read
+models, so a client that must see its own write sends the returned position
+back as `Vitrine-Min-Position`.
 
 `recordEngagement` only appends: the projector counts it later, and the
-answer (`accepted: true`) waits on nothing but the append. Every payload
-carries the position written, for `Vitrine-Min-Position` on the next read.
+answer (`accepted: true`) waits on nothing but the append.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, NamedTuple
 from uuid import uuid4
 
@@ -33,7 +36,7 @@ from resolvers.ids import decode_id_of
 
 class FollowResult(NamedTuple):
     """The payload: the creator as it now stands, whether the user follows it, and the
-    position appended (None when nothing changed)."""
+    position appended."""
 
     creator: CreatorRow
     following: bool
@@ -79,11 +82,8 @@ async def _set_follow(
     if creator is None:
         raise NotFoundError("creatorId: no such creator", argument="creatorId")
     event = _event(context, action, {"userId": user_id, "creatorId": creator_id})
-    written = await _writer(context).append_follow(event)
-    # The count comes from the write's own transaction: the creator row may predate it.
-    return FollowResult(
-        replace(creator, follower_count=written.followers), written.following, written.position
-    )
+    (position,) = await _writer(context).append([event])
+    return FollowResult(creator, action is Followed, position)
 
 
 def _event(context: RequestContext, payload: type[Payload], data: dict[str, Any]) -> Event:

@@ -832,32 +832,47 @@ def test_creator_profile_posts_and_counts_agree_with_the_events(demo: Demo) -> N
 
 # The mutations last: they write to the demo world (and then put the follow graph back).
 
-UNFOLLOW = (
-    "mutation U($id: ID!) { unfollow(creatorId: $id) { following creator { followerCount } } }"
-)
+FOLLOW_AT = "mutation F($id: ID!) { follow(creatorId: $id) { following position } }"
+UNFOLLOW = "mutation U($id: ID!) { unfollow(creatorId: $id) { following position } }"
+FOLLOWED = "query P($h: String!) { creator(handle: $h) { followerCount viewerFollows } }"
 
 
 def test_follow_and_record_engagement_run_on_demo_data(demo: Demo) -> None:
-    """Follow twice is one follow, counted once; the unfollow puts the count back;
-    RecordEngagement is accepted."""
+    """Follow twice is one follow, counted once (the contract's Follow, read at the first
+    follow's position); the unfollow puts the count back; RecordEngagement is accepted."""
     ref = demo.ref
     user = "u-3000"
     creator = next(f"cr-{n}" for n in range(2, 51) if (user, f"cr-{n}") not in ref.follows)
+    handle = next(h for h, c in ref.creators.items() if c["creatorId"] == creator)
     count = ref.followers(creator)
     variables = {"creatorId": encode_id("Creator", creator)}
-    for _ in range(2):
-        assert run_operation(demo, "Follow", variables, user) == {
-            "follow": {
-                "following": True,
-                "creator": {"id": encode_id("Creator", creator), "followerCount": count + 1},
-            }
-        }
     token = mint_token(SECRET, sub=user, roles=["CUSTOMER"], ttl_seconds=600)
-    response = demo.server.graphql(
-        UNFOLLOW, {"id": variables["creatorId"]}, Authorization=f"Bearer {token}"
-    )
-    assert response.json()["data"] == {
-        "unfollow": {"following": False, "creator": {"followerCount": count}}
+    as_user = {"Authorization": f"Bearer {token}"}
+
+    def send(query: str, variables: dict[str, object], at: int | None = None) -> dict[str, Any]:
+        """The data as `user`, read at position `at` or later when given."""
+        headers = as_user if at is None else {**as_user, "Vitrine-Min-Position": str(at)}
+        response = demo.server.graphql(query, variables, **headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        if at is not None:
+            assert body["extensions"]["readModel"]["minPositionReached"] is True
+        return body["data"]  # type: ignore[no-any-return]
+
+    first = send(FOLLOW_AT, {"id": variables["creatorId"]})["follow"]
+    assert first["following"] is True
+    assert send(OPERATIONS["Follow"], variables, first["position"]) == {
+        "follow": {
+            "following": True,
+            "creator": {"id": encode_id("Creator", creator), "followerCount": count + 1},
+        }
+    }
+    gone = send(UNFOLLOW, {"id": variables["creatorId"]})["unfollow"]
+    assert gone["following"] is False
+    assert gone["position"] == first["position"] + 2  # the contract's Follow appended between
+    assert send(FOLLOWED, {"h": handle}, gone["position"]) == {
+        "creator": {"followerCount": count, "viewerFollows": False}
     }
     post = ref.feed("u-1")[0]
     for kind in ("LIKE", "SHARE", "REMIX"):

@@ -1,4 +1,4 @@
-"""Follow and engagement over real HTTP with the projectors running: the follow's position,
+"""Follow and engagement over real HTTP with the projectors running: each follow's position,
 sent back as `Vitrine-Min-Position`, makes the next profile read show it; recordEngagement
 answers accepted at once."""
 
@@ -19,10 +19,7 @@ from tests.e2e.server import Server, running_server
 pytestmark = pytest.mark.e2e
 
 SECRET = "e2e-jwt-secret-of-at-least-32-bytes!"
-FOLLOW = (
-    "mutation F($id: ID!) { follow(creatorId: $id) "
-    "{ following position creator { id followerCount } } }"
-)
+FOLLOW = "mutation F($id: ID!) { follow(creatorId: $id) { following position creator { id } } }"
 ENGAGE = (
     "mutation E($postId: ID!, $kind: EngagementKind!) "
     "{ recordEngagement(input: { postId: $postId, kind: $kind }) { accepted position } }"
@@ -81,24 +78,18 @@ def profile(server: Server, min_position: int, **headers: str) -> dict[str, obje
 
 
 def test_follow_then_read_your_write_through_the_min_position(server: Server) -> None:
-    """The follow answers its position; a read at that position shows it and its count."""
+    """Each follow answers the next position; a read at that position shows one follow,
+    counted once, for the follower only."""
     head = ingest(server)
     assert profile(server, head, **USER) == {"followerCount": 0, "viewerFollows": False}
-    response = server.graphql(FOLLOW, {"id": encode_id("Creator", "cr-1")}, **USER)
-    assert response.status_code == 200, response.text
-    payload = response.json()["data"]["follow"]
-    assert payload == {
-        "following": True,
-        "position": head + 1,
-        "creator": {"id": encode_id("Creator", "cr-1"), "followerCount": 1},
-    }
-    assert profile(server, payload["position"], **USER) == {
-        "followerCount": 1,
-        "viewerFollows": True,
-    }
-    assert profile(server, payload["position"]) == {"followerCount": 1, "viewerFollows": False}
-    again = server.graphql(FOLLOW, {"id": encode_id("Creator", "cr-1")}, **USER)
-    assert again.json()["data"]["follow"]["position"] is None
+    creator = {"id": encode_id("Creator", "cr-1")}
+    for position in (head + 1, head + 2):
+        response = server.graphql(FOLLOW, creator, **USER)
+        assert response.status_code == 200, response.text
+        payload = response.json()["data"]["follow"]
+        assert payload == {"following": True, "position": position, "creator": creator}
+        assert profile(server, position, **USER) == {"followerCount": 1, "viewerFollows": True}
+        assert profile(server, position) == {"followerCount": 1, "viewerFollows": False}
 
 
 def test_record_engagement_is_accepted_at_once(server: Server) -> None:

@@ -40,12 +40,10 @@ query Profile($handle: String!) {
 POST = "query Post($id: ID!) { post(id: $id) { id engagement { likes shares remixes } } }"
 FOLLOWING = "{ viewer { following(first: 50) { handle } } }"
 FOLLOW = """
-mutation Follow($id: ID!) { follow(creatorId: $id) { following position creator { followerCount } } }
+mutation Follow($id: ID!) { follow(creatorId: $id) { following position creator { handle } } }
 """
 UNFOLLOW = """
-mutation Unfollow($id: ID!) {
-  unfollow(creatorId: $id) { following position creator { followerCount } }
-}
+mutation Unfollow($id: ID!) { unfollow(creatorId: $id) { following position creator { handle } } }
 """
 ENGAGE = """
 mutation Engage($postId: ID!, $kind: EngagementKind!) {
@@ -202,29 +200,35 @@ def test_unpublish_removes_the_post_everywhere(server: Server) -> None:
 
 
 def test_follow_and_unfollow_are_idempotent(server: Server) -> None:
-    """Following twice is one follow (the repeat writes nothing); unfollowing twice puts the
-    count back once and never below zero; each read waits on the write's position."""
-    creator = {"id": gid("Creator", "cr-dan")}
-    first = ask(server, FOLLOW, creator, "u-fan")["follow"]
-    again = ask(server, FOLLOW, creator, "u-fan")["follow"]
-    assert first["following"] is again["following"] is True
-    assert first["creator"] == again["creator"] == {"followerCount": 1}
-    assert isinstance(first["position"], int)
-    assert again["position"] is None
-    profile = ask(server, PROFILE, {"handle": "dan"}, "u-fan", first["position"])["creator"]
+    """Every call appends the next position; read at it, following twice is one follow and
+    unfollowing twice (or what was never followed) puts the count back once, never below zero."""
+    dan, eve = {"id": gid("Creator", "cr-dan")}, {"id": gid("Creator", "cr-eve")}
+    first = ask(server, FOLLOW, dan, "u-fan")["follow"]
+    again = ask(server, FOLLOW, dan, "u-fan")["follow"]
+    assert first == {"following": True, "position": first["position"], "creator": {"handle": "dan"}}
+    assert again == {**first, "position": first["position"] + 1}
+    profile = ask(server, PROFILE, {"handle": "dan"}, "u-fan", again["position"])["creator"]
     assert (profile["followerCount"], profile["viewerFollows"]) == (1, True)
-    following = ask(server, FOLLOWING, {}, "u-fan", first["position"])["viewer"]["following"]
+    following = ask(server, FOLLOWING, {}, "u-fan", again["position"])["viewer"]["following"]
     assert sorted(c["handle"] for c in following) == ["cleo", "dan"]
-    gone = ask(server, UNFOLLOW, creator, "u-fan")["unfollow"]
-    still = ask(server, UNFOLLOW, creator, "u-fan")["unfollow"]
-    assert gone["following"] is still["following"] is False
-    assert gone["creator"] == still["creator"] == {"followerCount": 0}
-    assert gone["position"] > first["position"]
-    assert still["position"] is None
-    profile = ask(server, PROFILE, {"handle": "dan"}, "u-fan", gone["position"])["creator"]
+    gone = ask(server, UNFOLLOW, dan, "u-fan")["unfollow"]
+    still = ask(server, UNFOLLOW, dan, "u-fan")["unfollow"]
+    assert gone == {
+        "following": False,
+        "position": again["position"] + 1,
+        "creator": {"handle": "dan"},
+    }
+    assert still == {**gone, "position": gone["position"] + 1}
+    profile = ask(server, PROFILE, {"handle": "dan"}, "u-fan", still["position"])["creator"]
     assert (profile["followerCount"], profile["viewerFollows"]) == (0, False)
-    never = ask(server, UNFOLLOW, {"id": gid("Creator", "cr-eve")}, "u-fan")["unfollow"]
-    assert never == {"following": False, "position": None, "creator": {"followerCount": 0}}
+    never = ask(server, UNFOLLOW, eve, "u-fan")["unfollow"]
+    assert never == {
+        "following": False,
+        "position": still["position"] + 1,
+        "creator": {"handle": "eve"},
+    }
+    profile = ask(server, PROFILE, {"handle": "eve"}, "u-fan", never["position"])["creator"]
+    assert (profile["followerCount"], profile["viewerFollows"]) == (0, False)
 
 
 def test_record_engagement_changes_the_counters(server: Server) -> None:
@@ -246,8 +250,10 @@ def test_record_engagement_changes_the_counters(server: Server) -> None:
     assert engagement == {"likes": 1, "shares": 1, "remixes": 0}
 
 
-def persisted_feed(server: Server, user: str, first: int) -> httpx.Response:
-    """A GET of the contract's Feed by its APQ hash, as `user`."""
+def persisted_feed(
+    server: Server, user: str, first: int, position: int | None = None
+) -> httpx.Response:
+    """A GET of the contract's Feed by its APQ hash, as `user`, read at `position` or later."""
     params = {
         "extensions": orjson.dumps(
             {"persistedQuery": {"version": 1, "sha256Hash": FEED_HASH}}
@@ -255,20 +261,23 @@ def persisted_feed(server: Server, user: str, first: int) -> httpx.Response:
         "operationName": "Feed",
         "variables": orjson.dumps({"first": first}).decode(),
     }
+    at = {} if position is None else {"Vitrine-Min-Position": str(position)}
     response = httpx.get(
         f"{server.url}/graphql",
         params=params,
-        headers={"apollo-require-preflight": "true", **bearer(user)},
+        headers={"apollo-require-preflight": "true", **bearer(user), **at},
         timeout=30,
     )
     assert response.status_code == 200, response.text
     assert "errors" not in response.json(), response.json()
+    if position is not None:
+        assert response.json()["extensions"]["readModel"]["minPositionReached"] is True
     return response
 
 
 def test_feeds_are_private_and_a_follow_invalidates_the_followers_feed(server: Server) -> None:
     """A persisted Feed GET is `private, max-age=15` without surrogate keys, cached per
-    viewer; the viewer's follow drops their cached feed at once."""
+    viewer; the viewer's follow, once projected (`feed-of:<user>`), drops their cached feed."""
     register = {
         "query": FEED,
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": FEED_HASH}},
@@ -288,8 +297,8 @@ def test_feeds_are_private_and_a_follow_invalidates_the_followers_feed(server: S
         gid("Post", "po-cleo-1")
     ]
     follow = ask(server, FOLLOW, {"id": gid("Creator", "cr-cleo")}, "u-private")["follow"]
-    assert follow["position"] is not None
-    after = persisted_feed(server, "u-private", 5)
+    assert follow["following"] is True
+    after = persisted_feed(server, "u-private", 5, follow["position"])
     assert after.headers["vitrine-cache"] == "MISS"
     assert [e["node"]["id"] for e in after.json()["data"]["feed"]["edges"]] == [
         gid("Post", "po-cleo-1")

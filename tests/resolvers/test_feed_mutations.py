@@ -1,5 +1,6 @@
 """follow, unfollow and recordEngagement in-process: auth and ids checked before any write,
-idempotent follows written through, positions returned; viewerFollows and Viewer.following."""
+every call appended with its position, follows idempotent once projected (in log order);
+viewerFollows and Viewer.following."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ ENGAGE = (
     "mutation E($postId: ID!, $kind: EngagementKind!) "
     "{ recordEngagement(input: { postId: $postId, kind: $kind }) { accepted position } }"
 )
-PROFILE = "query P($h: String!) { creator(handle: $h) { viewerFollows } }"
+PROFILE = "query P($h: String!) { creator(handle: $h) { followerCount viewerFollows } }"
 FOLLOWING = (
     "query V($first: Int, $after: String) { viewer { following(first: $first, after: $after) "
     "{ handle } } }"
@@ -93,54 +94,131 @@ async def written(engine: AsyncEngine) -> tuple[list[tuple[Any, ...]], list[tupl
         return [tuple(r) for r in events], [tuple(r) for r in follows]
 
 
+async def profile(engine: AsyncEngine, viewer: Viewer | None, handle: str = "ana") -> Any:
+    """The creator's followerCount and viewerFollows as `viewer` reads them."""
+    body, _ = await execute(engine, PROFILE, {"h": handle}, viewer)
+    assert "errors" not in body, body
+    return body["data"]["creator"]
+
+
+async def followers(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    """(creator, followers) of every creator_counts row counting any follower (or fewer)."""
+    async with engine.connect() as conn:
+        counts = await conn.execute(
+            text("SELECT creator_id, followers FROM creator_counts WHERE followers <> 0 ORDER BY 1")
+        )
+        return [tuple(r) for r in counts]
+
+
 def codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
-async def test_following_twice_appends_one_event_and_one_follow(engine: AsyncEngine) -> None:
-    """The first follow appends at position 4 and shows at once; the second appends nothing."""
+async def test_following_twice_appends_two_events_and_one_follow(engine: AsyncEngine) -> None:
+    """Each follow appends (positions 4 and 5) and answers from the unprojected read model;
+    once caught up there is one follow, from position 4, and one follower."""
     await with_creators(engine)
     first = await mutate(engine, FOLLOW, {"id": CR_1}, USER)
     second = await mutate(engine, FOLLOW, {"id": CR_1}, USER)
-    creator = {"handle": "ana", "followerCount": 1, "viewerFollows": True}
-    assert first == {"data": {"follow": {"following": True, "position": 4, "creator": creator}}}
-    assert second == {"data": {"follow": {"following": True, "position": None, "creator": creator}}}
+    before = {"handle": "ana", "followerCount": 0, "viewerFollows": False}
+    assert first == {"data": {"follow": {"following": True, "position": 4, "creator": before}}}
+    assert second == {"data": {"follow": {"following": True, "position": 5, "creator": before}}}
+    await catch_up(engine, all_projections())
+    followed = {"userId": "u-1", "creatorId": "cr-1"}
     assert await written(engine) == (
-        [(4, "Followed", {"userId": "u-1", "creatorId": "cr-1"})],
+        [(4, "Followed", followed), (5, "Followed", followed)],
         [("u-1", "cr-1", 4)],
     )
+    assert await profile(engine, USER) == {"followerCount": 1, "viewerFollows": True}
+    assert await followers(engine) == [("cr-1", 1)]
 
 
-async def test_unfollow_removes_the_follow_once_and_a_non_follow_appends_nothing(
+async def test_unfollowing_a_non_follow_appends_an_event_that_changes_nothing(
     engine: AsyncEngine,
 ) -> None:
-    """Unfollowing what is not followed is a no-op; a real unfollow appends and deletes."""
+    """Every unfollow appends; projected, one of a non-follow changes nothing and a repeated
+    unfollow takes the follower back once: the count never goes below zero."""
     await with_creators(engine)
     assert await mutate(engine, UNFOLLOW, {"id": CR_1}, USER) == {
-        "data": {"unfollow": {"following": False, "position": None}}
+        "data": {"unfollow": {"following": False, "position": 4}}
     }
-    assert await written(engine) == ([], [])
-    await mutate(engine, FOLLOW, {"id": CR_1}, USER)
-    assert await mutate(engine, UNFOLLOW, {"id": CR_1}, USER) == {
-        "data": {"unfollow": {"following": False, "position": 5}}
+    await catch_up(engine, all_projections())
+    unfollowed = {"userId": "u-1", "creatorId": "cr-1"}
+    assert await written(engine) == ([(4, "Unfollowed", unfollowed)], [])
+    assert await profile(engine, USER) == {"followerCount": 0, "viewerFollows": False}
+    assert await mutate(engine, FOLLOW, {"id": CR_1}, USER) == {
+        "data": {
+            "follow": {
+                "following": True,
+                "position": 5,
+                "creator": {"handle": "ana", "followerCount": 0, "viewerFollows": False},
+            }
+        }
     }
-    assert await mutate(engine, UNFOLLOW, {"id": CR_1}, USER) == {
-        "data": {"unfollow": {"following": False, "position": None}}
-    }
+    for position in (6, 7):
+        assert await mutate(engine, UNFOLLOW, {"id": CR_1}, USER) == {
+            "data": {"unfollow": {"following": False, "position": position}}
+        }
+    await catch_up(engine, all_projections())
     events, follows = await written(engine)
-    assert [(p, t) for p, t, _ in events] == [(4, "Followed"), (5, "Unfollowed")]
+    assert [(p, t) for p, t, _ in events] == [
+        (4, "Unfollowed"),
+        (5, "Followed"),
+        (6, "Unfollowed"),
+        (7, "Unfollowed"),
+    ]
     assert follows == []
-    async with engine.connect() as conn:
-        counts = await conn.execute(text("SELECT creator_id, followers FROM creator_counts"))
-        assert [tuple(r) for r in counts] == [("cr-1", 0)]
+    assert await profile(engine, USER) == {"followerCount": 0, "viewerFollows": False}
+    assert await followers(engine) == []
 
 
 async def test_follower_counts_add_up_across_users(engine: AsyncEngine) -> None:
-    """Two users following one creator count two; the payload's count is the written one."""
+    """Two users following one creator count two once projected, for either of them."""
     await with_creators(engine)
     await mutate(engine, FOLLOW, {"id": CR_2}, USER)
-    body = await mutate(engine, FOLLOW, {"id": CR_2}, OTHER)
-    assert body["data"]["follow"]["creator"]["followerCount"] == 2
+    await mutate(engine, FOLLOW, {"id": CR_2}, OTHER)
+    await catch_up(engine, all_projections())
+    assert await profile(engine, USER, "bo") == {"followerCount": 2, "viewerFollows": True}
+    assert await profile(engine, OTHER, "bo") == {"followerCount": 2, "viewerFollows": True}
+    assert await followers(engine) == [("cr-2", 2)]
+
+
+async def test_an_unfollow_after_an_unprojected_follow_is_not_lost(engine: AsyncEngine) -> None:
+    """A Followed ingested but not yet projected, then the user's unfollow: it appends after
+    the follow, so once caught up the user does not follow and the creator has no follower."""
+    await with_creators(engine)
+    raw = [{"id": str(uuid.uuid4()), "type": "Followed", "occurredAt": "2026-11-30T00:00:00Z",
+            "data": {"userId": "u-1", "creatorId": "cr-1"}}]  # fmt: skip
+    events, errors = validate_events(raw)
+    assert errors == []
+    assert (await append_events(engine, events)).positions == [4]
+    assert await mutate(engine, UNFOLLOW, {"id": CR_1}, USER) == {
+        "data": {"unfollow": {"following": False, "position": 5}}
+    }
+    await catch_up(engine, all_projections())
+    assert await profile(engine, USER) == {"followerCount": 0, "viewerFollows": False}
+    assert (await written(engine))[1] == []
+    assert await followers(engine) == []
+
+
+async def test_follow_unfollow_follow_with_the_projector_behind_ends_following(
+    engine: AsyncEngine,
+) -> None:
+    """Follow, unfollow and follow with nothing projected between them end as the last call
+    says: following, with one follower, from the last follow's position."""
+    await with_creators(engine)
+    answers = [
+        await mutate(engine, document, {"id": CR_1}, USER)
+        for document in (FOLLOW, UNFOLLOW, FOLLOW)
+    ]
+    assert [
+        (a["data"][name]["following"], a["data"][name]["position"])
+        for a, name in zip(answers, ("follow", "unfollow", "follow"), strict=True)
+    ] == [(True, 4), (False, 5), (True, 6)]
+    await catch_up(engine, all_projections())
+    assert await profile(engine, USER) == {"followerCount": 1, "viewerFollows": True}
+    assert (await written(engine))[1] == [("u-1", "cr-1", 6)]
+    assert await followers(engine) == [("cr-1", 1)]
 
 
 async def test_record_engagement_appends_and_answers_at_once(engine: AsyncEngine) -> None:
@@ -186,7 +264,11 @@ async def test_only_a_customer_may_follow_or_engage(
     [
         (FOLLOW, {"id": "not-an-id"}, "INVALID_ID"),
         (FOLLOW, {"id": encode_id("Post", "cr-1")}, "INVALID_ID"),
-        (FOLLOW, {"id": encode_id("Creator", "x" * 201)}, "NOT_FOUND"),
+        (
+            FOLLOW,
+            {"id": encode_id("Creator", "x" * 201)},
+            "INVALID_ID",
+        ),  # longer than any source id
         (UNFOLLOW, {"id": encode_id("Creator", "cr-404")}, "NOT_FOUND"),
         (ENGAGE, {"postId": CR_1, "kind": "LIKE"}, "INVALID_ID"),
         (ENGAGE, {"postId": encode_id("Post", "p" * 201), "kind": "LIKE"}, "INVALID_ID"),
@@ -203,19 +285,20 @@ async def test_a_bad_id_fails_the_call_and_writes_nothing(
 
 
 async def test_viewer_follows_is_per_viewer_and_false_for_anonymous(engine: AsyncEngine) -> None:
-    """Only the user who followed sees viewerFollows true."""
+    """Once projected, only the user who followed sees viewerFollows true."""
     await with_creators(engine)
     await mutate(engine, FOLLOW, {"id": CR_1}, USER)
+    await catch_up(engine, all_projections())
     for viewer, expected in ((USER, True), (OTHER, False), (None, False)):
-        body, _ = await execute(engine, PROFILE, {"h": "ana"}, viewer)
-        assert body == {"data": {"creator": {"viewerFollows": expected}}}
+        assert await profile(engine, viewer) == {"followerCount": 1, "viewerFollows": expected}
 
 
 async def test_viewer_following_pages_newest_first(engine: AsyncEngine) -> None:
-    """Newest follow first, `after` resumes past a creator, in two statements per page."""
+    """Once projected: newest follow first, `after` resumes past a creator, two statements a page."""
     await with_creators(engine)
     for creator in (CR_1, CR_2, CR_3):
         await mutate(engine, FOLLOW, {"id": creator}, USER)
+    await catch_up(engine, all_projections())
     body, statements = await execute(engine, FOLLOWING, {"first": 2}, USER)
     assert body == {"data": {"viewer": {"following": [{"handle": "cy"}, {"handle": "bo"}]}}}
     assert statements == 2  # the page of ids, then the creators
