@@ -28,9 +28,20 @@ def decode_id(global_id: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidIdError(f"{global_id!r} is not a valid id") from None
     type_name, sep, source_id = raw.partition(":")
-    if not sep or not source_id or type_name not in NODE_TYPES:
+    if not sep or type_name not in NODE_TYPES or not is_source_id(source_id):
         raise InvalidIdError(f"{global_id!r} is not a valid id")
     return type_name, source_id
+
+
+MAX_SOURCE_ID_LENGTH = 200
+
+
+def is_source_id(value: str) -> bool:
+    """Could be a source system's id: 1 to 200 characters, none a control character
+    (the database refuses NUL, events refuse longer ids)."""
+    return 0 < len(value) <= MAX_SOURCE_ID_LENGTH and not any(
+        ord(c) < 32 or ord(c) == 127 for c in value
+    )
 
 
 def decode_id_of(type_name: str, global_id: str, *, argument: str) -> str:

@@ -8,7 +8,7 @@ reject the whole batch with a message the sender can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -62,12 +62,22 @@ class EventError:
         }
 
 
-def validate_events(raw_events: list[Any]) -> tuple[list[Event], list[EventError]]:
-    """Validate every event; the batch is acceptable only when the error list is empty."""
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far ahead of the ingesting clock an event may say it happened (producers' clocks
+drift; a day covers any honest skew). Further is refused: one event dated in 2099
+would move every clock a projection keeps from event times (trending's) for good."""
+
+
+def validate_events(
+    raw_events: list[Any], *, now: datetime | None = None
+) -> tuple[list[Event], list[EventError]]:
+    """Validate every event; the batch is acceptable only when the error list is empty.
+    `now` (default: the wall clock) bounds how far in the future `occurredAt` may be."""
+    latest = (now or datetime.now(UTC)) + FUTURE_TOLERANCE
     events: list[Event] = []
     errors: list[EventError] = []
     for index, raw in enumerate(raw_events):
-        result = _validate_one(index, raw)
+        result = _validate_one(index, raw, latest)
         if isinstance(result, Event):
             events.append(result)
         else:
@@ -75,7 +85,7 @@ def validate_events(raw_events: list[Any]) -> tuple[list[Event], list[EventError
     return events, errors
 
 
-def _validate_one(index: int, raw: Any) -> Event | list[EventError]:
+def _validate_one(index: int, raw: Any, latest: datetime) -> Event | list[EventError]:
     if not isinstance(raw, dict):
         return [EventError(index, None, None, "", "an event must be a JSON object")]
     raw_id = raw.get("id")
@@ -100,6 +110,9 @@ def _validate_one(index: int, raw: Any) -> Event | list[EventError]:
     occurred_at = _parse_instant(raw.get("occurredAt"))
     if occurred_at is None:
         errors.append(error("occurredAt", "must be an RFC 3339 date-time with a time zone"))
+    elif occurred_at > latest:
+        errors.append(error("occurredAt", f"is in the future (after {latest:%Y-%m-%dT%H:%M:%SZ})"))
+        occurred_at = None
     model = EVENT_TYPES.get(event_type) if event_type else None
     if model is None:
         errors.append(

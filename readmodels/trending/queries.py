@@ -10,18 +10,27 @@ from readmodels.trending import folds
 
 # Per key, the window's top `first` off `ix_trending_rank`, published posts only
 # (posts.published is the feeds read model's word). With a cutoff, a post whose
-# newest bucket left the window since the ranking was computed is skipped.
-_TRENDING = """
+# newest bucket left the window since the ranking was computed is skipped. The
+# checks run on a bounded head of the ranking (CANDIDATES past `first`), so a
+# stale ranking (quiet hours: every post's engagement has left the window) costs
+# a few hundred index probes, not one per ranked post; a page can then come
+# back shorter than `first`, never slower.
+CANDIDATES = 200
+_TRENDING = f"""
 SELECT k.idx, t.post_id
 FROM unnest($1::text[], $2::int[], $3::timestamptz[]) WITH ORDINALITY AS k(win, first, cutoff, idx)
 CROSS JOIN LATERAL (
-    SELECT t.post_id, t.score
-    FROM trending t
-    JOIN posts p ON p.id = t.post_id AND p.published
-    WHERE t."window" = k.win
-      AND (k.cutoff IS NULL OR EXISTS (
-          SELECT 1 FROM trending_buckets b WHERE b.post_id = t.post_id AND b.hour >= k.cutoff))
-    ORDER BY t.score DESC, t.post_id COLLATE "C"
+    SELECT h.post_id, h.score
+    FROM (
+        SELECT r.post_id, r.score FROM trending r
+        WHERE r."window" = k.win
+        ORDER BY r.score DESC, r.post_id COLLATE "C"
+        LIMIT k.first + {CANDIDATES}
+    ) h
+    JOIN posts p ON p.id = h.post_id AND p.published
+    WHERE k.cutoff IS NULL OR EXISTS (
+        SELECT 1 FROM trending_buckets b WHERE b.post_id = h.post_id AND b.hour >= k.cutoff)
+    ORDER BY h.score DESC, h.post_id COLLATE "C"
     LIMIT k.first
 ) AS t
 ORDER BY k.idx, t.score DESC, t.post_id COLLATE "C"

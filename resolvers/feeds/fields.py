@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,7 +19,8 @@ from readmodels.feeds.rows import PostPage, PostRow
 from resolvers.catalog.loaders import ProductByIdLoader
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
-from resolvers.errors import InvalidCursorError, UnauthenticatedError
+from resolvers.errors import ForbiddenError, InvalidCursorError, UnauthenticatedError
+from resolvers.feeds.access import CUSTOMER
 from resolvers.feeds.loaders import (
     CreatorCountsByCreatorLoader,
     CreatorPostsLoader,
@@ -27,7 +28,7 @@ from resolvers.feeds.loaders import (
     PostByIdLoader,
 )
 from resolvers.futures import then
-from resolvers.ids import decode_id_of, encode_id
+from resolvers.ids import decode_id_of, encode_id, is_source_id
 from resolvers.pagination import Connection, Edge, PageInfo, page_size
 
 Ctx = Info[RequestContext, Any]
@@ -54,9 +55,10 @@ def decode_post_cursor(kind: str, cursor: str) -> PostCursor:
             and isinstance(values[2], str)
         ):
             at = datetime.fromisoformat(values[1])
-            if at.tzinfo is not None:
+            if at.tzinfo is not None and is_source_id(values[2]):
+                at = at.astimezone(UTC)  # PostgreSQL's range: years 1 to 9999 in UTC
                 return PostCursor(at, values[2])
-    except (binascii.Error, UnicodeError, ValueError, orjson.JSONDecodeError):
+    except (binascii.Error, UnicodeError, ValueError, OverflowError, orjson.JSONDecodeError):
         pass
     raise InvalidCursorError(f"after: not a {kind} cursor this API issued", argument="after")
 
@@ -128,10 +130,14 @@ def creator_post_count(root: CreatorRow, info: Ctx) -> asyncio.Future[int]:
 def resolve_feed(
     context: RequestContext, first: int | None, after: str | None
 ) -> asyncio.Future[Connection[PostRow]]:
-    """The signed-in viewer's feed; anonymous callers get UNAUTHENTICATED."""
-    if context.viewer is None:
+    """The signed-in customer's feed; anonymous callers get UNAUTHENTICATED, tokens
+    without the CUSTOMER role FORBIDDEN (as for the follow mutations)."""
+    viewer = context.viewer
+    if viewer is None:
         raise UnauthenticatedError("feed: sign in to see the posts of the creators you follow")
-    query = _page_query(context.viewer.id, _FEED, first, after)
+    if CUSTOMER not in viewer.roles:
+        raise ForbiddenError("feed: a feed is a customer's: sign in with a user token")
+    query = _page_query(viewer.id, _FEED, first, after)
     page = context.loader(FeedPageLoader).load(query)
     return then(page, lambda found: _connection(_FEED, found, after is not None))
 

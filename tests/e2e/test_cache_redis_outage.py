@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 QUERY = 'query Price { product(slug: "mug") { price { final { amount } } } }'
 PROBE = "query Probe($slug: String!) { product(slug: $slug) { title } }"
-WINDOW = 0.05 + 0.2  # debounce, then delivery
+WINDOW = 0.05 + 1.0  # debounce, then delivery (generous: CI shares 2 cores with the load)
 
 
 def ask(client: httpx.Client, target: str) -> httpx.Response:

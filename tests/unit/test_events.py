@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -174,4 +175,18 @@ def test_an_over_wide_condition_names_the_promotion() -> None:
     assert accepted == []
     assert [(e.field, e.message) for e in errors] == [
         ("data.condition", "promotion 'pr-wide': Value error, condition: more than 256 leaves")
+    ]
+
+
+def test_an_event_dated_beyond_tomorrow_is_refused() -> None:
+    """A day of clock skew is accepted; an event from 2099 is INVALID_EVENT on occurredAt."""
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    soon = {**event("PostUnpublished", postId="po-1"), "occurredAt": "2026-12-05T11:00:00Z"}
+    late = {**event("PostUnpublished", postId="po-1"), "occurredAt": "2099-01-01T00:00:00Z"}
+    accepted, errors = validate_events([soon], now=now)
+    assert (len(accepted), errors) == (1, [])
+    accepted, errors = validate_events([late], now=now)
+    assert accepted == []
+    assert [(e.field, e.message, e.code) for e in errors] == [
+        ("occurredAt", "is in the future (after 2026-12-05T12:00:00Z)", "INVALID_EVENT")
     ]

@@ -6,6 +6,7 @@ import base64
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from readmodels.catalog.listing import ProductSort
@@ -93,3 +94,28 @@ def test_page_size_is_capped_and_never_negative() -> None:
     assert (page_size(None), page_size(48), page_size(5000)) == (20, 48, 100)
     with pytest.raises(BadUserInputError):
         page_size(-1)
+
+
+@pytest.mark.parametrize("source_id", ["a\x00b", "tab\there", "x" * 201, ""])
+def test_ids_no_source_system_issues_are_invalid(source_id: str) -> None:
+    """A control character (the database refuses NUL), 201 characters, or nothing: INVALID_ID."""
+    raw = base64.urlsafe_b64encode(f"Post:{source_id}".encode()).rstrip(b"=").decode()
+    with pytest.raises(InvalidIdError):
+        decode_id(raw)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["feed", "2026-11-01T00:00:00+00:00", "po\x00-1"],
+        ["feed", "0001-01-01T00:00:00+14:00", "po-1"],
+        ["feed", "2026-11-01T00:00:00", "po-1"],
+    ],
+)
+def test_post_cursors_outside_what_the_api_issues_are_invalid(values: list[str]) -> None:
+    """A NUL in the id, an instant before year 1 in UTC, or no zone: INVALID_CURSOR."""
+    from resolvers.feeds.fields import decode_post_cursor
+
+    cursor = base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode()
+    with pytest.raises(InvalidCursorError):
+        decode_post_cursor("feed", cursor)
