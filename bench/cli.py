@@ -18,7 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache", "plans", "pricing", "dashboard")
+ONLY_PHASES = ("cache", "plans", "pricing", "dashboard", "feeds")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
@@ -48,6 +48,7 @@ def build_options(
     only: str | None = None,
     pricing_phase: bool = True,
     dashboard_phase: bool = True,
+    feeds_phase: bool = True,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
     if only == "cache" and not cache_phase:
@@ -62,6 +63,8 @@ def build_options(
         raise click.BadParameter(
             "--only dashboard contradicts --no-dashboard-phase", param_hint="--only"
         )
+    if only == "feeds" and not feeds_phase:
+        raise click.BadParameter("--only feeds contradicts --no-feeds-phase", param_hint="--only")
     if connections < threads:
         raise click.BadParameter(
             "needs at least one connection per thread", param_hint="--connections"
@@ -93,6 +96,7 @@ def build_options(
         plans_phase=plans_phase,
         pricing_phase=pricing_phase,
         dashboard_phase=dashboard_phase,
+        feeds_phase=feeds_phase,
         only=only,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
@@ -165,6 +169,11 @@ def build_options(
     help="Measure CreatorDashboard for the viral and a typical creator, with creator tokens.",
 )
 @click.option(
+    "--feeds-phase/--no-feeds-phase",
+    default=True,
+    help="Measure Feed (2,000-follows vs typical user), Trending and the engagement delay.",
+)
+@click.option(
     "--only",
     type=click.Choice(ONLY_PHASES),
     default=None,
@@ -185,6 +194,7 @@ def bench(
     plans_phase: bool,
     pricing_phase: bool,
     dashboard_phase: bool,
+    feeds_phase: bool,
     only: str | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
@@ -206,6 +216,7 @@ def bench(
         only=only,
         pricing_phase=pricing_phase,
         dashboard_phase=dashboard_phase,
+        feeds_phase=feeds_phase,
     )
     try:
         require_wrk()

@@ -35,6 +35,8 @@ FINGERPRINTED = (
     "readmodels/segments/*.py",
     "readmodels/recommendations/*.py",
     "readmodels/insights/*.py",  # store_daily & co., what the dashboard phase reads
+    "readmodels/feeds/*.py",  # posts, follows, engagements: what the feeds phase reads
+    "readmodels/trending/*.py",
 )
 
 

@@ -680,6 +680,116 @@ def dashboard_section(dashboard: Mapping[str, Any] | None) -> list[str]:
     return [*parts, dashboard_creators_line(dashboard), dashboard_table(dashboard)]
 
 
+def feeds_table(cases: Mapping[str, Any]) -> str:
+    """One row per case: Feed per user and page, Trending per window."""
+    rows = []
+    for label, case in cases.items():
+        graphql, floor = case["graphql"], case["floor"]
+        latency = graphql["latency_ms"]
+        inprocess = case.get("inprocess") or {}
+        if case["operation"] == "Feed":
+            what = f"Feed {case['who']} {case['user_id']}"
+            detail = f"page {case['page']}"
+        else:
+            what = "Trending" + (" (engaged copy)" if label.endswith("-engaged") else "")
+            detail = f"{case['window']}" + (
+                f", {case['duration_s']:.3g} s" if case.get("duration_s") else ""
+            )
+        rows.append(
+            [
+                what,
+                detail,
+                number(graphql["rps"]),
+                number(floor["rps"]),
+                ratio(case["ratio_to_floor"]),
+                number(latency["p50"], 2),
+                number(latency["p99"], 2),
+                number(graphql["cpu_us_per_request"]),
+                number(graphql.get("db_cpu_us_per_request")),
+                number(inprocess.get("statements")),
+                number(inprocess.get("execute_us")),
+                number(case.get("posts")),
+                number(case["response_bytes"]),
+                _errors(graphql),
+            ]
+        )
+    headers = [
+        "operation",
+        "case",
+        "req/s",
+        "floor req/s",
+        "ratio to floor",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/req",
+        "DB CPU µs/req",
+        "statements",
+        "in-process execute µs",
+        "posts",
+        "response bytes",
+        "errors",
+    ]
+    return table(headers, rows, left=2)
+
+
+def feeds_users_line(feeds: Mapping[str, Any]) -> str:
+    users = feeds.get("users") or {}
+    follows = feeds.get("follows") or {}
+    walks = feeds.get("walks") or {}
+    described = [
+        f"{who} {u['user_id']} ({number(u['follows'])} follows,"
+        f" {len(walks.get(who) or [])} pages walked)"
+        for who, u in users.items()
+    ]
+    return (
+        f"Users: {'; '.join(described)}, of {number(follows.get('users_following'))} users"
+        f" with a follow (median {number(follows.get('median_follows'))}). Each Feed request"
+        " carries that user's CUSTOMER token; Trending none; response cache off. The deep"
+        " page is the last of the pages walked (at most 6). Statements: in-process execution"
+        " as that user."
+    )
+
+
+def engagement_line(engagement: Mapping[str, Any] | None) -> str:
+    if not engagement:
+        return "_not measured_"
+    if "error" in engagement or "skipped" in engagement:
+        return "_" + str(engagement.get("error") or engagement.get("skipped")) + "_"
+    ack, post = engagement.get("from_ack_ms") or {}, engagement.get("from_post_ms") or {}
+    mutation = engagement.get("mutation_ms") or {}
+    return (
+        f"recordEngagement → counters changed in `post(id)` (no Vitrine-Min-Position,"
+        f" projectors on, a copy of the dataset), {number(engagement.get('samples'))} samples"
+        f" over {number(engagement.get('posts'))} posts: from the mutation's answer p50"
+        f" {number(ack.get('p50'), 1)} ms, p99 {number(ack.get('p99'), 1)} ms, max"
+        f" {number(ack.get('max'), 1)} ms; from its sending p50 {number(post.get('p50'), 1)} ms,"
+        f" p99 {number(post.get('p99'), 1)} ms; the mutation itself p50"
+        f" {number(mutation.get('p50'), 1)} ms; {number(engagement.get('timeouts'))} timeouts."
+    )
+
+
+def feeds_section(feeds: Mapping[str, Any] | None) -> list[str]:
+    parts = ["### Feeds (2,000-follows vs typical user, trending, engagement delay)"]
+    if not feeds:
+        return [*parts, "_not measured_"]
+    if "skipped" in feeds:
+        return [*parts, "_" + str(feeds["skipped"]) + "_"]
+    cases = dict(feeds.get("cases") or {})
+    engagement = feeds.get("engagement") or {}
+    if isinstance(engagement.get("trending"), Mapping):
+        cases.update(engagement["trending"])
+    if "error" in feeds:
+        parts.append("_" + str(feeds["error"]) + "_")
+    else:
+        parts.append(feeds_users_line(feeds))
+    if feeds.get("note"):
+        parts.append(str(feeds["note"]))
+    if cases:
+        parts.append(feeds_table(cases))
+    parts.append(engagement_line(engagement))
+    return parts
+
+
 def headline(results: Mapping[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     main = results["datasets"][settings["main_scale"]]
@@ -709,9 +819,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             _phases(results),
         ]
         return _with_problems(parts, results)
-    if only == "dashboard":
+    if only in ("dashboard", "feeds"):
         parts += [
-            *dashboard_section(results.get("dashboard")),
+            *(dashboard_section(results.get("dashboard")) if only == "dashboard" else []),
+            *(feeds_section(results.get("feeds")) if only == "feeds" else []),
             "### Phases (seconds)",
             _phases(results),
         ]
@@ -732,6 +843,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     parts += plans_section(results.get("plans"))
     parts += pricing_inprocess_section(results.get("pricing"))
     parts += dashboard_section(results.get("dashboard"))
+    parts += feeds_section(results.get("feeds"))
     projections = results.get("projections", {})
     parts += [
         "### Projections (seed and catch-up)",

@@ -85,8 +85,9 @@ class SuiteOptions:
     plans_phase: bool = True
     pricing_phase: bool = True
     dashboard_phase: bool = True
+    feeds_phase: bool = True
     # "cache", "plans" or "pricing": the dataset, the workload, that phase;
-    # "dashboard": the dataset and the dashboard phase (it draws no workload).
+    # "dashboard", "feeds": the dataset and that phase (they draw no workload).
     only: str | None = None
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
@@ -146,6 +147,12 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
             results["phases_seconds"] = run.phases
             results["problems"] = run.problems
             return results
+        if options.only == "feeds":
+            results["not_served"] = catalogue.skipped
+            results["feeds"] = _feeds(run, server_url, main, chosen, catalogue.skipped)
+            results["phases_seconds"] = run.phases
+            results["problems"] = run.problems
+            return results
         with run.phase("workload"):
             requests = _workload(main, catalogue, chosen)
         results["not_served"] = catalogue.skipped
@@ -186,6 +193,7 @@ def _all_phases(
     results["cache"] = _cache(run, main, chosen, requests)
     results["plans"] = _plans(run, main, chosen, requests)
     results["dashboard"] = _dashboard(run, main, chosen, catalogue.skipped)
+    results["feeds"] = _feeds(run, server_url, main, chosen, catalogue.skipped)
     with run.phase("scales"):
         results["scaling"]["scales"] = _scaling_scales(run, datasets, results["scaling"])
     with run.phase("inprocess"):
@@ -293,6 +301,79 @@ def _dashboard(
         return _guarded(run, "dashboard phase", work)
 
 
+def _feeds(
+    run: Run, server_url: str, main: Dataset, chosen: list[Operation], skipped: dict[str, str]
+) -> dict[str, Any]:
+    """Feed (heaviest follower, typical user) and Trending on a server of its own, then
+    the recordEngagement-to-counters delay on a throwaway copy with projectors (bench.feeds)."""
+    from bench.feeds import (
+        ENGAGED_RUNS,
+        FEED,
+        RUNS,
+        TRENDING,
+        FeedsContext,
+        measure_engaged_trending,
+        measure_engagement,
+        measure_feeds,
+    )
+
+    if not run.options.feeds_phase:
+        return {"skipped": "--no-feeds-phase"}
+    served = {op.name: op.query for op in chosen}
+    missing = [name for name in (FEED, TRENDING) if name not in served]
+    if missing:
+        reasons = ", ".join(f"{n}: {skipped.get(n, 'not among --operations')}" for n in missing)
+        return {"skipped": reasons}
+    context = FeedsContext(
+        database_url=main.url,
+        settings=run.options.load,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        problems=run.problems,
+        inprocess_rounds=50 if run.options.quick else 100,
+        engagement_samples=50 if run.options.quick else 200,
+    )
+
+    def load() -> dict[str, Any]:
+        log = run.logdir / "feeds-server.log"
+        with (
+            running_server(main.url, log, workers=run.options.workers) as server,
+            _ticking("Feed + Trending: floor + operation", RUNS, run.options) as tick,
+        ):
+            found = measure_feeds(context, served, server, tick)
+            found["server_pids"] = server.pids()
+            return found
+
+    def engagement(url: str) -> dict[str, Any]:
+        log = run.logdir / "feeds-engagement-server.log"
+        with running_server(
+            url, log, workers=run.options.workers, run_projectors=True, token=FRESHNESS_TOKEN
+        ) as server:
+            samples = context.engagement_samples
+            with console.status(f"recordEngagement -> counters, {samples} samples"):
+                found = dict(call(measure_engagement, server.url, url, samples=samples))
+            with _ticking("Trending after the engagements", ENGAGED_RUNS, run.options) as tick:
+                found["trending"] = measure_engaged_trending(context, served, server, url, tick)
+            if found["timeouts"]:
+                run.problems.append(
+                    f"engagement: {found['timeouts']} of {samples} samples never showed"
+                )
+            return found
+
+    with run.phase("feeds"):
+        results = _guarded(run, "feeds phase", load)
+    scratch = database_name(main.scale) + "_feeds_scratch"
+    with run.phase("feeds engagement"):
+        try:
+            url = asyncio.run(
+                recreate_database(server_url, scratch, template=database_name(main.scale))
+            )
+            results["engagement"] = _guarded(run, "feeds engagement", lambda: engagement(url))
+        finally:
+            asyncio.run(drop_database(server_url, scratch))
+    return results
+
+
 def _settings(options: SuiteOptions) -> dict[str, Any]:
     return {
         "quick": options.quick,
@@ -311,6 +392,7 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "plans_phase": options.plans_phase,
         "pricing_phase": options.pricing_phase,
         "dashboard_phase": options.dashboard_phase,
+        "feeds_phase": options.feeds_phase,
         "only": options.only,
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),

@@ -237,6 +237,7 @@ VARIANTS: dict[str, tuple[str, Generator]] = {
 # Served queries the load phase leaves to a phase of their own: they need a viewer token.
 OWN_PHASE: dict[str, str] = {
     "CreatorDashboard": "needs a creator token: measured by the dashboard phase",
+    "Feed": "needs a customer token: measured by the feeds phase",
 }
 # Bodies per workload where 10,000 would only slow the preflight (which sends each
 # distinct one, and nearly every 50-line cart is distinct): wrk sends fewer than
