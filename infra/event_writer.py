@@ -35,11 +35,9 @@ class EngineEventWriter:
         self._engine = engine
         self._local = local
 
-    async def append(self, events: Sequence[Event], *, tags: Collection[str] = ()) -> list[int]:
+    async def append(self, events: Sequence[Event]) -> list[int]:
         async with self._engine.begin() as conn:
             appended = await append_events_in(conn, events)
-            invalidation = await _announce(conn, appended.positions, tags)
-        self._hear(invalidation)
         return appended.positions
 
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:

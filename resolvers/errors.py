@@ -74,3 +74,9 @@ class ForbiddenError(ClientError):
     """The viewer may not see or change this (another creator's data, or not a creator)."""
 
     code = "FORBIDDEN"
+
+
+class InsightsUnavailableError(ClientError):
+    """The insights of a dashboard failed; its revenue and top products stand."""
+
+    code = "INSIGHTS_UNAVAILABLE"

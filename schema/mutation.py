@@ -28,10 +28,7 @@ Ctx = Info[RequestContext, Any]
 PayloadRef = Annotated["InsightStatePayload", strawberry.lazy("schema.insights.types")]
 T = TypeVar("T")
 
-POSITION = (
-    "The event-log position this call wrote, for `Vitrine-Min-Position` on the next read; "
-    "null when it wrote nothing."
-)
+POSITION = "The event-log position this call wrote, for `Vitrine-Min-Position` on the next read."
 
 
 @strawberry.enum(name="EngagementKind")

@@ -7,7 +7,7 @@ import infra, and a test can run mutations against any implementation.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from readmodels.events import Event
@@ -16,10 +16,10 @@ from readmodels.events import Event
 class EventWriter(Protocol):
     """Appends events the gateway itself originates."""
 
-    async def append(self, events: Sequence[Event], *, tags: Collection[str] = ()) -> list[int]:
+    async def append(self, events: Sequence[Event]) -> list[int]:
         """Append `events` in one transaction, idempotent by event id (a known id keeps its
-        original position), and announce the invalidation of `tags` with it. Nothing is
-        applied to a read model: the projectors do that. Returns each event's position."""
+        original position). Nothing is applied to a read model: the projectors do that,
+        and announce what changed. Returns each event's position."""
         ...
 
     async def append_insight_state(self, events: Sequence[Event]) -> list[int]:

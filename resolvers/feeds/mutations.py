@@ -40,14 +40,14 @@ class FollowResult(NamedTuple):
 
     creator: CreatorRow
     following: bool
-    position: int | None
+    position: int
 
 
 class EngagementResult(NamedTuple):
     """The payload: the engagement was accepted, at `position` in the log."""
 
     accepted: bool
-    position: int | None
+    position: int
 
 
 async def follow(context: RequestContext, creator_global_id: str) -> FollowResult:

@@ -22,8 +22,8 @@ from readmodels.insights.rows import InsightStateRow
 from resolvers.catalog.loaders import ProductByIdLoader, StoreByIdLoader
 from resolvers.context import RequestContext
 from resolvers.creators.loaders import CreatorByIdLoader
-from resolvers.errors import BadUserInputError, ClientError
-from resolvers.futures import chain, then, within
+from resolvers.errors import BadUserInputError, InsightsUnavailableError
+from resolvers.futures import chain, resolved, then, within
 from resolvers.insights import pipeline
 from resolvers.insights.access import require_creator
 from resolvers.insights.evaluation import NO_CURRENCY, Evaluation, evaluate, owned
@@ -53,10 +53,6 @@ MAX_TOP_PRODUCTS = 50
 SPARE_TOP_PRODUCTS = 5
 INSIGHTS_BUDGET_SECONDS = 2.0
 """The longest the insights of a dashboard may take; past it they are unavailable."""
-
-
-class InsightsUnavailableError(ClientError):
-    code = "INSIGHTS_UNAVAILABLE"
 
 
 class DashboardRoot(NamedTuple):
@@ -102,17 +98,11 @@ def resolve_creator_dashboard(
 
     def with_store(row: CreatorRow | None) -> asyncio.Future[DashboardRoot | None]:
         if row is None:
-            return _done(None)
+            return resolved(None)
         store = context.loader(StoreByIdLoader).load(row.store_id or "")
         return then(store, lambda found: DashboardRoot(row, owned(found, row), period))
 
     return chain(creator, with_store)
-
-
-def _done(value: Any) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_result(value)
-    return future
 
 
 def _range_keys(root: DashboardRoot) -> list[tuple[str, date, date]]:

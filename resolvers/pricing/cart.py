@@ -32,7 +32,7 @@ from resolvers.errors import (
 from resolvers.futures import then
 from resolvers.ids import decode_id_of
 from resolvers.pricing import engine
-from resolvers.pricing.fields import check_quantity, offers_of, viewer_segments
+from resolvers.pricing.fields import check_quantity, offers_of, segments_of
 
 MAX_LINES = 100
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -81,7 +81,7 @@ def resolve_price_cart(
     products = context.loader(ProductByIdLoader).load_many(known)
     offers = asyncio.gather(*(offers_of(context, product_id) for product_id in known))
     both = asyncio.gather(products, offers)
-    segments = viewer_segments(context)
+    segments = segments_of(context)
 
     def price(loaded: list[Any]) -> engine.CartPriceView:
         found = dict(zip(known, zip(*loaded, strict=True), strict=True)) if known else {}

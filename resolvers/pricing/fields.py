@@ -32,7 +32,7 @@ MAX_QUANTITY = 10_000
 NO_SEGMENTS: frozenset[str] = frozenset()
 
 
-def viewer_segments(context: RequestContext) -> frozenset[str]:
+def segments_of(context: RequestContext) -> frozenset[str]:
     """The viewer's price segments; anonymous shoppers have none."""
     viewer = context.viewer
     return NO_SEGMENTS if viewer is None else viewer.segments
@@ -61,7 +61,7 @@ def product_price(
     check_quantity(quantity, "quantity")
     if root.base_price is None:
         raise PriceNotSetError(f"product {root.slug!r} has no price yet")
-    segments = viewer_segments(context)
+    segments = segments_of(context)
 
     def price(offers: ProductOffers | None) -> ProductPriceView:
         context.fresh_only_until(engine.next_change(offers, context.now))
@@ -75,7 +75,7 @@ def product_promotions(root: ProductRow, info: Ctx) -> asyncio.Future[list[Promo
     """Promotions in effect now whose condition this product (and viewer) can meet
     at some quantity and cart subtotal, in the order they apply."""
     context = info.context
-    segments = viewer_segments(context)
+    segments = segments_of(context)
 
     def applicable(offers: ProductOffers | None) -> list[PromotionRow]:
         if offers is None:
