@@ -47,6 +47,19 @@ class Connection(Generic[T]):
 EMPTY_PAGE_INFO = PageInfo(False, False, None, None)
 
 
+def connection(
+    edges: list[Edge[T]], *, has_next: bool, has_previous: bool, total_key: Any = None
+) -> Connection[T]:
+    """A page of edges, its PageInfo cursors taken from its first and last edge."""
+    info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges, info, total_key)
+
+
 def page_size(first: int | None, *, default: int = 20) -> int:
     """`first` checked and capped at MAX_PAGE_SIZE; negative is an error, as Relay says."""
     if first is None:
@@ -57,17 +70,30 @@ def page_size(first: int | None, *, default: int = 20) -> int:
 
 
 def encode_cursor(sort: ProductSort, key: tuple[Any, ...]) -> str:
-    raw = orjson.dumps([sort.value, *_key_to_json(sort, key)])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return opaque_cursor([sort.value, *_key_to_json(sort, key)])
+
+
+def opaque_cursor(values: list[Any]) -> str:
+    """A cursor clients treat as opaque: the JSON of `values`, base64url without padding.
+    Every listing's cursor is one of these (catalog sorts, promotions, posts)."""
+    return base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode("ascii")
+
+
+def cursor_values(cursor: str) -> Any:
+    """What `opaque_cursor` encoded, or None when `cursor` is no such thing; each listing
+    then checks the shape it expects."""
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
+        return orjson.loads(raw)
+    except (binascii.Error, UnicodeError, ValueError, orjson.JSONDecodeError):
+        return None
 
 
 def decode_cursor(cursor: str, sort: ProductSort) -> tuple[Any, ...]:
     """The key after which the next page starts; InvalidCursorError for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
-        values = orjson.loads(raw)
-    except (binascii.Error, UnicodeError, ValueError, orjson.JSONDecodeError):
-        raise InvalidCursorError("after: not a cursor this API issued", argument="after") from None
+    values = cursor_values(cursor)
+    if values is None:
+        raise InvalidCursorError("after: not a cursor this API issued", argument="after")
     if not isinstance(values, list) or not values or values[0] != sort.value:
         raise InvalidCursorError(
             "after: this cursor belongs to a different sort; start again without `after`",

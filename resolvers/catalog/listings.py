@@ -23,7 +23,14 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadUserInputError
 from resolvers.futures import then
 from resolvers.ids import decode_id_of
-from resolvers.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from resolvers.pagination import (
+    Connection,
+    Edge,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 
 MAX_SEARCH_LENGTH = 200
 MAX_TAGS = 20
@@ -124,10 +131,6 @@ def _connection(
     for item in page.items:
         products.prime(item.product.id, item.product)
         edges.append(Edge(encode_cursor(sort, item.key), item.product))
-    info = PageInfo(
-        has_next_page=page.has_next_page,
-        has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+    return connection(
+        edges, has_next=page.has_next_page, has_previous=has_previous, total_key=total_key
     )
-    return Connection(edges, info, total_key)

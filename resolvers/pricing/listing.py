@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from typing import Any
-
-import orjson
 
 from readmodels.pricing.queries import PromotionQuery
 from readmodels.pricing.rows import PromotionPage, PromotionRow
@@ -15,24 +11,26 @@ from resolvers.context import RequestContext
 from resolvers.errors import InvalidCursorError
 from resolvers.futures import then
 from resolvers.ids import decode_id_of
-from resolvers.pagination import Connection, Edge, PageInfo, page_size
+from resolvers.pagination import (
+    Connection,
+    Edge,
+    connection,
+    cursor_values,
+    opaque_cursor,
+    page_size,
+)
 from resolvers.pricing.loaders import PromotionPageLoader
 
 _CURSOR_KIND = "promotions"
 
 
 def encode_promotion_cursor(row: PromotionRow) -> str:
-    raw = orjson.dumps([_CURSOR_KIND, row.first_position])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return opaque_cursor([_CURSOR_KIND, row.first_position])
 
 
 def decode_promotion_cursor(cursor: str) -> int:
     """The position after which the next page starts; InvalidCursorError otherwise."""
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
-        values = orjson.loads(raw)
-    except (binascii.Error, UnicodeError, ValueError, orjson.JSONDecodeError):
-        values = None
+    values = cursor_values(cursor)
     if (
         not isinstance(values, list)
         or len(values) != 2
@@ -73,10 +71,6 @@ def resolve_promotions(
 
 def _connection(page: PromotionPage, has_previous: bool, total_key: Any) -> Connection[Any]:
     edges = [Edge(encode_promotion_cursor(row), row) for row in page.items]
-    info = PageInfo(
-        has_next_page=page.has_next_page,
-        has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+    return connection(
+        edges, has_next=page.has_next_page, has_previous=has_previous, total_key=total_key
     )
-    return Connection(edges, info, total_key)
