@@ -43,6 +43,7 @@ import orjson
 
 from bench.load import LoadSettings, measure_load, render_script, write_bodies
 from bench.server import JWT_SECRET, PreflightError, Server, check_answer, post_json
+from bench.viewers import auth_headers, inprocess_as, natural, ratio
 from bench.workload import Operation
 from readmodels.demo.world import VIRAL_CREATOR
 
@@ -82,17 +83,12 @@ class CreatorOrders(NamedTuple):
     orders: int
 
 
-def _natural(creator_id: str) -> tuple[int, str]:
-    """ "cr-2" before "cr-10", as the demo world numbers them."""
-    return len(creator_id), creator_id
-
-
 def median_creator(rows: Sequence[CreatorOrders]) -> CreatorOrders:
     """The creator whose store's order count is the median (the lower one for an even
     count), ties in the ids' natural order."""
     if not rows:
         raise DashboardError("no creator with a store in the dataset")
-    ordered = sorted(rows, key=lambda r: (r.orders, *_natural(r.creator_id)))
+    ordered = sorted(rows, key=lambda r: (r.orders, *natural(r.creator_id)))
     return ordered[(len(ordered) - 1) // 2]
 
 
@@ -100,12 +96,12 @@ def largest_creator(rows: Sequence[CreatorOrders]) -> CreatorOrders:
     """The creator whose store has the most orders (the first in natural order on a tie)."""
     if not rows:
         raise DashboardError("no creator with a store in the dataset")
-    return min(rows, key=lambda r: (-r.orders, *_natural(r.creator_id)))
+    return min(rows, key=lambda r: (-r.orders, *natural(r.creator_id)))
 
 
 def order_rank(rows: Sequence[CreatorOrders], creator_id: str) -> int:
     """1-based rank of a creator by its store's orders, most orders first."""
-    ordered = sorted(rows, key=lambda r: (-r.orders, *_natural(r.creator_id)))
+    ordered = sorted(rows, key=lambda r: (-r.orders, *natural(r.creator_id)))
     return next(i for i, row in enumerate(ordered, 1) if row.creator_id == creator_id)
 
 
@@ -133,10 +129,6 @@ def creator_token(creator_id: str, secret: str = JWT_SECRET, *, now: float | Non
         creator_id=creator_id,
         now=now,
     )
-
-
-def auth_headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def dashboard_summary(answer: bytes, creator_id: str) -> dict[str, Any]:
@@ -265,7 +257,7 @@ def measure_dashboard(
             "answer": summary,
             "graphql": graphql,
             "floor": floor,
-            "ratio_to_floor": _ratio(graphql["rps"], floor["rps"]),
+            "ratio_to_floor": ratio(graphql["rps"], floor["rps"]),
         }
     inprocess = call(
         inprocess_breakdown,
@@ -328,40 +320,13 @@ def _measured(
     return result
 
 
-def _ratio(value: float | None, reference: float | None) -> float | None:
-    if not value or not reference:
-        return None
-    return float(f"{value / reference:.4g}")
-
-
 async def inprocess_breakdown(
     database_url: str, chosen: Sequence[tuple[str, str, dict[str, Any]]], *, rounds: int
 ) -> dict[str, dict[str, Any]]:
     """`bench.inprocess.measure_operation` per case, as that case's creator."""
-    from bench.inprocess import Executor, measure_operation
-    from infra.graphql_execution import execute_document
-    from infra.readpool import ReadPool
-    from resolvers.context import RequestContext
     from resolvers.viewer import Viewer
 
-    class ViewerExecutor(Executor):
-        viewer: Viewer | None = None
+    def creator(creator_id: str) -> Viewer:
+        return Viewer(f"bench-{creator_id}", frozenset({CREATOR_ROLE}), frozenset(), creator_id)
 
-        async def run(self, document: Any, variables: dict[str, Any] | None) -> Any:
-            context = RequestContext(
-                db=self._db, now=datetime.now(UTC), tracer=None, viewer=self.viewer
-            )
-            return await execute_document(self._strawberry_schema, document, context, variables)
-
-    db = ReadPool(database_url)
-    try:
-        executor = ViewerExecutor(db)
-        found = {}
-        for label, creator_id, body in chosen:
-            executor.viewer = Viewer(
-                f"bench-{creator_id}", frozenset({CREATOR_ROLE}), frozenset(), creator_id
-            )
-            found[label] = await measure_operation(executor, [body], rounds=rounds)
-        return found
-    finally:
-        await db.close()
+    return await inprocess_as(database_url, chosen, creator, rounds=rounds)

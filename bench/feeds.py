@@ -42,7 +42,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -52,6 +51,7 @@ import orjson
 from bench.load import LoadSettings, measure_load, render_script, write_bodies
 from bench.server import JWT_SECRET, PreflightError, Server, check_answer, post_json
 from bench.stats import percentile, summary
+from bench.viewers import auth_headers, inprocess_as, natural, ratio
 from bench.workload import OPERATIONS_DIR
 
 FEED = "Feed"
@@ -88,11 +88,6 @@ class UserFollows(NamedTuple):
 
     user_id: str
     follows: int
-
-
-def natural(user_id: str) -> tuple[int, str]:
-    """ "u-2" before "u-10", as the demo world numbers them."""
-    return len(user_id), user_id
 
 
 def median_user(rows: Sequence[UserFollows]) -> UserFollows:
@@ -132,10 +127,6 @@ def customer_token(user_id: str, secret: str = JWT_SECRET, *, now: float | None 
     return mint_token(
         secret, sub=user_id, roles=[CUSTOMER_ROLE], ttl_seconds=TOKEN_TTL_SECONDS, now=now
     )
-
-
-def auth_headers(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
 
 
 def feed_body(query: str, after: str | None, first: int = PAGE_SIZE) -> dict[str, Any]:
@@ -210,12 +201,6 @@ def brief(settings: LoadSettings) -> LoadSettings:
     return replace(
         settings, duration=max(1.0, settings.duration / 3), warmup=min(settings.warmup, 1.0)
     )
-
-
-def ratio(value: float | None, reference: float | None) -> float | None:
-    if not value or not reference:
-        return None
-    return float(f"{value / reference:.4g}")
 
 
 class Case(NamedTuple):
@@ -458,35 +443,12 @@ async def inprocess_breakdown(
     database_url: str, chosen: Sequence[tuple[str, str | None, dict[str, Any]]], *, rounds: int
 ) -> dict[str, dict[str, Any]]:
     """`bench.inprocess.measure_operation` per case, as that case's user (or anonymous)."""
-    from bench.inprocess import Executor, measure_operation
-    from infra.graphql_execution import execute_document
-    from infra.readpool import ReadPool
-    from resolvers.context import RequestContext
     from resolvers.viewer import Viewer
 
-    class ViewerExecutor(Executor):
-        viewer: Viewer | None = None
+    def customer(user_id: str) -> Viewer:
+        return Viewer(user_id, frozenset({CUSTOMER_ROLE}), frozenset(), None)
 
-        async def run(self, document: Any, variables: dict[str, Any] | None) -> Any:
-            context = RequestContext(
-                db=self._db, now=datetime.now(UTC), tracer=None, viewer=self.viewer
-            )
-            return await execute_document(self._strawberry_schema, document, context, variables)
-
-    db = ReadPool(database_url)
-    try:
-        executor = ViewerExecutor(db)
-        found = {}
-        for label, user_id, body in chosen:
-            executor.viewer = (
-                None
-                if user_id is None
-                else Viewer(user_id, frozenset({CUSTOMER_ROLE}), frozenset(), None)
-            )
-            found[label] = await measure_operation(executor, [body], rounds=rounds)
-        return found
-    finally:
-        await db.close()
+    return await inprocess_as(database_url, chosen, customer, rounds=rounds)
 
 
 # -- the engagement delay ------------------------------------------------------------

@@ -40,6 +40,7 @@ from bench.load import LoadSettings, measure_load, require_wrk, write_bodies
 from bench.plans_phase import PlansContext, measure_plans
 from bench.procstats import machine_info
 from bench.server import Server, check_answer, post_json, preflight, running_server
+from bench.viewers import ratio
 from bench.workload import (
     OWN_PHASE,
     SCALING_OPERATION,
@@ -522,8 +523,8 @@ def _load(
                 "sample_variables": [b["variables"] for b in bodies[:3]],
                 "graphql": graphql,
                 "floor": floor,
-                "ratio_to_floor": _ratio(graphql["rps"], floor["rps"]),
-                "cpu_ratio_to_floor": _ratio(
+                "ratio_to_floor": ratio(graphql["rps"], floor["rps"]),
+                "cpu_ratio_to_floor": ratio(
                     graphql["cpu_us_per_request"], floor["cpu_us_per_request"]
                 ),
             }
@@ -532,12 +533,6 @@ def _load(
                 f" ({results[name]['ratio_to_floor']} of the floor)"
             )
     return results
-
-
-def _ratio(value: float | None, reference: float | None) -> float | None:
-    if not value or not reference:
-        return None
-    return float(f"{value / reference:.4g}")
 
 
 def _listing_point(
