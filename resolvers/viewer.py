@@ -19,7 +19,7 @@ from resolvers.creators.loaders import CreatorByIdLoader
 from resolvers.feeds import follows
 from resolvers.ids import encode_id
 
-ROLE_ORDER = ("CUSTOMER", "CREATOR", "ADMIN")
+ROLE_ORDER = ("CUSTOMER", "CREATOR", "ADMIN", "SERVICE")
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,9 @@ CACHE_HINTS: dict[str, CacheHint] = {
     "Query.collection": _public(300),
     "Query.store": _public(300),
     "Query.creator": _public(300),
-    "Query.node": _public(300),
+    # No scope of its own: it takes the Node types' most restrictive, PRIVATE (an
+    # Insight is its creator's), so an owner's `node(id)` answer never reaches another.
+    "Query.node": CacheHint(300),
     "Query.promotions": _public(60),
     "Query.trending": _public(60),
     "Query.post": _public(60),

@@ -116,12 +116,16 @@ def _price_cart(root: Any, info: Ctx, input: CartInput) -> Any:
 
 @traced
 def _creator_dashboard(
-    root: Any, info: Ctx, range: DateRangeInput | None = strawberry.UNSET
+    root: Any,
+    info: Ctx,
+    range: DateRangeInput | None = strawberry.UNSET,
+    creator_id: strawberry.ID | None = strawberry.UNSET,
 ) -> Any:
     chosen = unset_to_none(range)
+    creator = unset_to_none(creator_id)
     if chosen is None:
-        return resolve_creator_dashboard(info.context, None, None)
-    return resolve_creator_dashboard(info.context, chosen.from_, chosen.to)
+        return resolve_creator_dashboard(info.context, None, None, creator)
+    return resolve_creator_dashboard(info.context, chosen.from_, chosen.to, creator)
 
 
 @traced
@@ -198,7 +202,11 @@ class Query:
     creator_dashboard: CreatorDashboard | None = strawberry.field(
         resolver=_creator_dashboard,
         graphql_type=CreatorDashboard | None,
-        description=("Creator dashboard of the authenticated creator. Requires a creator token."),
+        description=(
+            "Creator dashboard of the authenticated creator. Requires a creator token.\n"
+            "`creatorId`: an ADMIN reads that creator's dashboard (read-only support);\n"
+            "a creator may name only themself."
+        ),
     )
     explain_insight: InsightExplanation | None = strawberry.field(
         resolver=_explain_insight,

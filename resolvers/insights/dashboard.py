@@ -25,7 +25,7 @@ from resolvers.creators.loaders import CreatorByIdLoader
 from resolvers.errors import BadUserInputError, InsightsUnavailableError
 from resolvers.futures import chain, resolved, then, within
 from resolvers.insights import pipeline
-from resolvers.insights.access import require_creator
+from resolvers.insights.access import dashboard_creator
 from resolvers.insights.evaluation import NO_CURRENCY, Evaluation, evaluate, owned
 from resolvers.insights.loaders import StoreDaysLoader, StoreProductSalesLoader
 from resolvers.insights.model import (
@@ -86,9 +86,13 @@ def dashboard_period(start: date | None, end: date | None, today: date) -> Perio
 
 
 def resolve_creator_dashboard(
-    context: RequestContext, start: date | None, end: date | None
+    context: RequestContext,
+    start: date | None,
+    end: date | None,
+    creator_global_id: str | None = None,
 ) -> asyncio.Future[DashboardRoot | None]:
-    creator_id = require_creator(context)
+    """The viewer's own dashboard, or `creator_global_id`'s (an ADMIN's support read)."""
+    creator_id = dashboard_creator(context, creator_global_id)
     period = dashboard_period(start, end, context.now.date())
     if start is None:
         # "The last 7 days" moves at midnight: no cached answer outlives the day.

@@ -20,7 +20,7 @@ from resolvers.errors import InvalidIdError
 from resolvers.futures import chain, resolved, then
 from resolvers.ids import decode_id_of
 from resolvers.insights import pipeline
-from resolvers.insights.access import check_owner, require_creator
+from resolvers.insights.access import readable_owner, require_insight_reader
 from resolvers.insights.dashboard import context_rules, dashboard_period, guarded, to_view
 from resolvers.insights.evaluation import Evaluation, evaluate
 from resolvers.insights.model import Period
@@ -94,10 +94,11 @@ def _period_of(key: str, today: date) -> Period:
 def resolve_explain_insight(
     context: RequestContext, global_id: str
 ) -> asyncio.Future[InsightExplanationView | None]:
-    """Why an insight was generated; only its owner may ask (FORBIDDEN otherwise)."""
-    creator_id = require_creator(context)
+    """Why an insight was generated; only its owner, or an ADMIN, may ask (FORBIDDEN
+    otherwise)."""
+    viewer = require_insight_reader(context)
     key = insight_key_of(global_id, "id")
-    check_owner(creator_id, key)
+    creator_id = readable_owner(viewer, key)
     found = insights_by_keys(context, creator_id, [key])
     return then(found, lambda views: None if views[0] is None else explanation(views[0]))
 
@@ -105,8 +106,8 @@ def resolve_explain_insight(
 def resolve_insight_node(
     context: RequestContext, global_id: str
 ) -> asyncio.Future[InsightView | None]:
-    """`node(id)` of an Insight: the owner's, as explainInsight finds it."""
-    creator_id = require_creator(context)
+    """`node(id)` of an Insight: for its owner or an ADMIN, as explainInsight finds it."""
+    viewer = require_insight_reader(context)
     key = insight_key_of(global_id, "id")
-    check_owner(creator_id, key)
+    creator_id = readable_owner(viewer, key)
     return then(insights_by_keys(context, creator_id, [key]), lambda views: views[0])

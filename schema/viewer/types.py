@@ -24,6 +24,7 @@ class Role(Enum):
     CUSTOMER = "CUSTOMER"
     CREATOR = "CREATOR"
     ADMIN = "ADMIN"
+    SERVICE = "SERVICE"
 
 
 def resolve_viewer(root: Any, info: Ctx) -> fields.Viewer | None:

@@ -51,12 +51,7 @@ def token_for(sub: str, **kwargs: Any) -> str:
 
 
 def post_events(server: Server, events: list[dict[str, Any]]) -> int:
-    response = httpx.post(
-        f"{server.url}/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+    response = server.post_events(orjson.dumps(events))
     assert response.status_code == 202, response.text
     return int(response.json()["head"])
 
@@ -302,7 +297,8 @@ def test_token_create_and_the_server_share_the_generated_secret(
         (
             ["--role", "ROOT", "--sub", "cu-1"],
             2,
-            "Invalid value for '--role': 'ROOT' is not one of 'CUSTOMER', 'CREATOR', 'ADMIN'.",
+            "Invalid value for '--role': 'ROOT' is not one of 'CUSTOMER', 'CREATOR', 'ADMIN', "
+            "'SERVICE'.",
         ),
         (
             ["--role", "CUSTOMER", "--sub", "cu-1", "--ttl", "0"],

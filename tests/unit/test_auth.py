@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from infra.app import jwt_secret
-from infra.auth import AuthenticationError, Identity, decode_token, mint_token
+from infra.auth import AuthenticationError, Identity, TokenVerifier, decode_token, mint_token
+from infra.auth_keys import build_keyring
 from infra.graphql_http import INVALID_TOKEN_HEADERS, authenticate
 from infra.graphql_request import RequestError
 from infra.settings import SettingsError, load_settings
@@ -21,6 +22,7 @@ SECRET = "s" * 32
 OTHER_SECRET = "o" * 32
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 EXPIRES = NOW + 3600
+VERIFIER = TokenVerifier(build_keyring(SECRET))
 
 
 def signed(claims: dict[str, Any], *, secret: str = SECRET, algorithm: str = "HS256") -> str:
@@ -150,12 +152,12 @@ def test_a_signed_payload_that_is_not_claims_is_malformed(payload: bytes) -> Non
         (
             {"sub": "cu-1", "exp": EXPIRES, "roles": ["CUSTOMER", "SUPERUSER"]},
             "the token's claim 'roles' names an unknown role 'SUPERUSER' "
-            "(known: CUSTOMER, CREATOR, ADMIN)",
+            "(known: CUSTOMER, CREATOR, ADMIN, SERVICE)",
         ),
         (
             {"sub": "cu-1", "exp": EXPIRES, "roles": ["customer"]},
             "the token's claim 'roles' names an unknown role 'customer' "
-            "(known: CUSTOMER, CREATOR, ADMIN)",
+            "(known: CUSTOMER, CREATOR, ADMIN, SERVICE)",
         ),
         (
             {"sub": "cu-1", "exp": EXPIRES, "roles": []},
@@ -182,7 +184,10 @@ def test_claims_are_checked_one_by_one(claims: dict[str, Any], message: str) -> 
     [
         ({"sub": ""}, "sub: name the customer id the token speaks for"),
         ({"roles": []}, "roles: name at least one role"),
-        ({"roles": ["ROOT"]}, "roles: unknown role 'ROOT' (known: CUSTOMER, CREATOR, ADMIN)"),
+        (
+            {"roles": ["ROOT"]},
+            "roles: unknown role 'ROOT' (known: CUSTOMER, CREATOR, ADMIN, SERVICE)",
+        ),
         ({"ttl_seconds": 0}, "ttl: must be a positive number of seconds"),
         ({"creator_id": ""}, "creator id: must not be empty"),
     ],
@@ -199,7 +204,7 @@ def test_a_bearer_header_yields_the_identity() -> None:
     """`Bearer <jwt>` (any case of the scheme, extra spaces) identifies the token's customer."""
     token = signed({"sub": "cu-1", "exp": EXPIRES})
     for header in (f"Bearer {token}", f"bearer   {token} "):
-        assert authenticate(header, SECRET, now=NOW).sub == "cu-1"
+        assert authenticate(header, VERIFIER, now=NOW).sub == "cu-1"
 
 
 @pytest.mark.parametrize(
@@ -220,7 +225,7 @@ def test_a_bearer_header_yields_the_identity() -> None:
 def test_bad_authorization_headers_are_unauthenticated(header: str, message: str) -> None:
     """Every header that identifies nobody is a 401 UNAUTHENTICATED with its reason."""
     with pytest.raises(RequestError) as caught:
-        authenticate(header, SECRET, now=NOW)
+        authenticate(header, VERIFIER, now=NOW)
     error = caught.value
     assert (error.status, error.code, error.message) == (401, "UNAUTHENTICATED", message)
     assert (

@@ -45,7 +45,7 @@ def test_both_spellings_together_are_read_as_one() -> None:
         (
             {"role": "OWNER"},
             "the token's claim 'role' names an unknown role 'OWNER' "
-            "(known: CUSTOMER, CREATOR, ADMIN)",
+            "(known: CUSTOMER, CREATOR, ADMIN, SERVICE)",
         ),
         (
             {"role": "CREATOR", "roles": ["CUSTOMER"]},
