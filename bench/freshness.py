@@ -11,6 +11,7 @@ database they simply drift upwards by one minor unit per sample.
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ import asyncpg
 import httpx
 import orjson
 
+from bench.server import SIGNING_SECRET
 from bench.stats import percentile, summary
+from infra.api_keys.signing import sign
 from infra.database import asyncpg_dsn
 from resolvers.pricing.prices import money
 
@@ -136,18 +139,34 @@ class Delays:
 class FreshnessProbe:
     """Sets prices over HTTP and watches ProductPage for them."""
 
-    def __init__(self, client: httpx.AsyncClient, token: str, deadline_s: float) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        token: str,
+        deadline_s: float,
+        signing_secret: str = SIGNING_SECRET,
+    ) -> None:
         self._client = client
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._signing_secret = signing_secret
         self._query = PRODUCT_PAGE.read_text()
         self._deadline_s = deadline_s
 
     async def post_price(self, product: PricedProduct, price: Decimal) -> tuple[float, float]:
         """Send the PriceSet; (sent, acknowledged) perf_counter times."""
         event = price_set_event(product, price, datetime.now(UTC))
+        body = orjson.dumps([event])
+        signature = sign(
+            self._signing_secret,
+            method="POST",
+            path="/events",
+            body=body,
+            timestamp=int(time.time()),
+            nonce=secrets.token_hex(16),
+        )
         sent = time.perf_counter()
         response = await self._client.post(
-            "/events", content=orjson.dumps([event]), headers=self._headers
+            "/events", content=body, headers={**self._headers, **signature}
         )
         acked = time.perf_counter()
         if response.status_code != 202:

@@ -4,11 +4,16 @@ Accepts a JSON array or NDJSON, validates every event against events.md and
 appends the batch all-or-nothing. The answer is 202 with the positions
 assigned (so a client can read its own write with Vitrine-Min-Position), or
 400 naming each bad event and field, with nothing stored.
+
+Every request is authenticated with an API key of the `events` scope and
+signed (infra/api_keys/signing.py): 401 UNAUTHENTICATED otherwise, 403
+FORBIDDEN for a key without the scope, before any event is looked at. Then
+the key and the client IP are charged to the `events` rate limits (429
+RATE_LIMITED past them), before a byte of the body is read.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import orjson
@@ -16,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from infra.api_keys.authenticator import ApiKeyRefusedError, Principal
+from infra.api_keys.guard import ApiKeyGuard, refusal
+from infra.rate_limits.gate import RateLimitGate, principal_key
 from readmodels.eventlog.store import append_events
 from readmodels.events import validate_events
 
@@ -46,33 +54,43 @@ def parse_events_body(body: bytes, content_type: str) -> list[Any]:
 
 
 class EventsEndpoint:
-    """Authenticated with the service token; bounded in bytes and in events."""
+    """Signed requests of `events` keys (`guard`, which bounds the bytes); bounded in events."""
 
     def __init__(
-        self, engine: AsyncEngine, *, service_token: str, max_events: int, max_bytes: int
+        self,
+        engine: AsyncEngine,
+        *,
+        guard: ApiKeyGuard,
+        max_events: int,
+        rate_limits: RateLimitGate | None = None,
     ) -> None:
         self._engine = engine
-        self._token = service_token.encode()
+        self._guard = guard
         self._max_events = max_events
-        self._max_bytes = max_bytes
-
-    def _authorized(self, request: Request) -> bool:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), self._token
-        )
+        self._rate_limits = rate_limits
 
     async def __call__(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return _error(
-                401, "UNAUTHENTICATED", "POST /events needs `Authorization: Bearer <service token>`"
-            )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
-            return _error(413, "PAYLOAD_TOO_LARGE", f"at most {self._max_bytes} bytes per request")
-        body = await request.body()
-        if len(body) > self._max_bytes:
-            return _error(413, "PAYLOAD_TOO_LARGE", f"at most {self._max_bytes} bytes per request")
+        try:
+            principal = await self._guard.identify(request)
+        except ApiKeyRefusedError as exc:
+            return refusal(exc)
+        if self._rate_limits is None:
+            return await self._ingest(request, principal)
+        # Rate limits per key and per IP: the caller is known, no byte of the body is read.
+        limited = await self._rate_limits.events(request, principal_key("key", principal.key_id))
+        if limited.rejected:
+            body = orjson.dumps({"errors": [limited.rejection()]})
+            response = Response(body, 429, media_type="application/json")
+        else:
+            response = await self._ingest(request, principal)
+        response.headers.update(limited.headers())
+        return response
+
+    async def _ingest(self, request: Request, principal: Principal) -> Response:
+        try:
+            body = await self._guard.read_verified_body(request, principal)
+        except ApiKeyRefusedError as exc:
+            return refusal(exc)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             raw = parse_events_body(body, content_type)

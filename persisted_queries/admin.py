@@ -1,19 +1,22 @@
 """`/admin/persisted-queries`: register a manifest, list and remove documents over HTTP.
 
-Authenticated with `Authorization: Bearer <VITRINE_ADMIN_TOKEN>`; without a
-configured token the endpoint refuses everything (403), so a deployment never
-exposes it by accident. The same checks as `vitrine pq push` apply: every
-document is parsed and validated against the served schema, and one problem
-refuses the whole manifest, naming the operation.
+Authenticated with an API key of the `admin` scope (`vitrine keys create
+--scope admin`, or VITRINE_ADMIN_TOKEN), signed if the key requires it: the
+composition root passes the guard that checks it. Without any admin key the
+endpoint refuses everything (403), so a deployment never exposes it by
+accident. The same checks as `vitrine pq push` apply: every document is
+parsed and validated against the served schema, and one problem refuses the
+whole manifest, naming the operation.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 import orjson
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, specified_rules
+from graphql.validation import ASTValidationRule
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -41,6 +44,12 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
     return _json(body, status, headers)
 
 
+class AdminGuard(Protocol):
+    async def __call__(self, request: Request) -> Response | None:
+        """None lets the request through; otherwise the refusal (401, 403, 413) to send."""
+        ...
+
+
 class PersistedQueriesAdmin:
     """POST a manifest (201), GET the list, DELETE one id; `?client=` picks a client list."""
 
@@ -49,12 +58,12 @@ class PersistedQueriesAdmin:
         store: DocumentStore,
         schema: GraphQLSchema,
         *,
-        token: str | None,
+        guard: AdminGuard | None,
         provider: PersistedDocuments | None = None,
     ) -> None:
         self._store = store
         self._schema = schema
-        self._token = token.encode() if token else None
+        self._guard = guard
         self._provider = provider
 
     def routes(self) -> list[Route]:
@@ -64,24 +73,17 @@ class PersistedQueriesAdmin:
             Route(PATH + "/{document_id:path}", self._remove, methods=["DELETE"]),
         ]
 
-    def _refusal(self, request: Request) -> Response | None:
-        if self._token is None:
+    async def _refusal(self, request: Request) -> Response | None:
+        if self._guard is None:
             return _error(
                 403,
                 "ADMIN_DISABLED",
                 "the admin endpoint is off: set VITRINE_ADMIN_TOKEN to enable it",
             )
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self._token
-        ):
-            return _error(
-                401, "UNAUTHENTICATED", "send `Authorization: Bearer <VITRINE_ADMIN_TOKEN>`"
-            )
-        return None
+        return await self._guard(request)
 
     async def _collection(self, request: Request) -> Response:
-        refusal = self._refusal(request) or _client_refusal(request)
+        refusal = await self._refusal(request) or _client_refusal(request)
         if refusal is not None:
             return refusal
         client = request.query_params.get("client", "")
@@ -103,7 +105,9 @@ class PersistedQueriesAdmin:
         if len(raw) > MAX_BYTES:
             return _error(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_BYTES} bytes per manifest")
         try:
-            result = await push_manifest(self._store, self._schema, raw, client_name=client)
+            result = await push_manifest(
+                self._store, self._schema, raw, client_name=client, rules=self._rules()
+            )
         except ManifestError as exc:
             errors = [
                 {
@@ -144,10 +148,14 @@ class PersistedQueriesAdmin:
         )
 
     async def _remove(self, request: Request) -> Response:
-        refusal = self._refusal(request) or _client_refusal(request)
+        refusal = await self._refusal(request) or _client_refusal(request)
         if refusal is not None:
             return refusal
         document_id = request.path_params["document_id"]
+        if _has_control_character(document_id):
+            return _error(
+                400, "INVALID_DOCUMENT_ID", "a document id never holds control characters"
+            )
         client = request.query_params.get("client", "")
         if not await self._store.remove(document_id, client):
             return _error(404, "NOT_FOUND", f"no document {document_id!r} in that client list")
@@ -155,8 +163,12 @@ class PersistedQueriesAdmin:
             self._provider.forget()
         return _json({"removed": document_id, "client": client})
 
+    def _rules(self) -> Collection[type[ASTValidationRule]]:
+        """The served documents' validation rules (introspection off refuses it here too)."""
+        return specified_rules if self._provider is None else self._provider.cache.rules
+
     async def _unknown(self, request: Request) -> Response:
-        refusal = self._refusal(request)
+        refusal = await self._refusal(request)
         if refusal is not None:
             return refusal
         provider = self._provider
@@ -169,6 +181,14 @@ class PersistedQueriesAdmin:
 
 
 def _client_refusal(request: Request) -> Response | None:
-    if len(request.query_params.get("client", "")) > MAX_CLIENT_NAME:
+    client = request.query_params.get("client", "")
+    if len(client) > MAX_CLIENT_NAME:
         return _error(400, "BAD_REQUEST", f"`client` has at most {MAX_CLIENT_NAME} characters")
+    if _has_control_character(client):
+        return _error(400, "BAD_REQUEST", "`client` must not hold control characters")
     return None
+
+
+def _has_control_character(text: str) -> bool:
+    """No stored name or id holds one (PostgreSQL's text cannot even hold a NUL)."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)

@@ -9,11 +9,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import readmodels.tables  # noqa: F401  (registers every table on the metadata)
+from infra.api_keys.tables import metadata as api_keys_metadata
 from persisted_queries.tables import metadata as persisted_queries_metadata
 from readmodels.metadata import metadata
 
 config = context.config
-target_metadata = [metadata, persisted_queries_metadata]
+target_metadata = [metadata, persisted_queries_metadata, api_keys_metadata]
 
 
 def _run(connection: Connection) -> None:

@@ -36,12 +36,7 @@ def price(amount: str) -> list[dict[str, Any]]:
 
 
 def append(server: Server, events: list[dict[str, Any]]) -> int:
-    response = httpx.post(
-        f"{server.url}/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+    response = server.post_events(orjson.dumps(events))
     assert response.status_code == 202, response.text
     return int(response.json()["head"])
 

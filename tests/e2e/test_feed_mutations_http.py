@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 
@@ -56,12 +55,7 @@ def ingest(server: Server) -> int:
         productIds=[],
         publishedAt="2026-11-01T00:00:00Z",
     )
-    response = httpx.post(
-        f"{server.url}/events",
-        content=orjson.dumps([creator, post]),
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+    response = server.post_events(orjson.dumps([creator, post]))
     assert response.status_code == 202, response.text
     return int(max(response.json()["positions"]))
 

@@ -98,12 +98,7 @@ def world_events() -> list[dict[str, Any]]:
 
 def post_events(server: Server, events: list[dict[str, Any]]) -> int:
     """Appends `events` through /events; the last position written."""
-    response = httpx.post(
-        f"{server.url}/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+    response = server.post_events(orjson.dumps(events))
     assert response.status_code == 202, response.text
     return int(max(response.json()["positions"]))
 

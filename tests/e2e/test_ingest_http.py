@@ -26,12 +26,9 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
 def post_events(
     server: Server, body: bytes, content_type: str = "application/json", token: str | None = None
 ) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/events",
-        content=body,
-        headers={"Authorization": f"Bearer {token or server.token}", "Content-Type": content_type},
-        timeout=30,
-    )
+    if token is None:
+        return server.post_events(body, content_type)
+    return server.post_events(body, content_type, Authorization=f"Bearer {token}")
 
 
 def test_events_are_appended_and_read_back_with_min_position(server: Server) -> None:
@@ -115,7 +112,8 @@ def test_malformed_bodies_get_codes(
 
 
 def test_events_need_the_service_token(server: Server) -> None:
-    """Without the right bearer token, POST /events is 401 and stores nothing."""
+    """Without the right bearer key (even correctly signed), POST /events is 401 and stores
+    nothing."""
     response = post_events(server, orjson.dumps(mug_store()), token="wrong")
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -1,0 +1,1 @@
+"""Service API keys (stored hashed) and HMAC request signing for /events and /admin."""
