@@ -18,11 +18,16 @@ Safelist modes, named as in Apollo Router:
 
 Ids are looked up in the list of the request's `apollographql-client-name`
 first, then in the shared list.
+
+Registered documents (found by id or hash, or safelisted text) are trusted:
+the operation limits hold free-form text only, and APQ registration is
+free-form text until it passes them (`infra.graphql_documents`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -52,6 +57,9 @@ CLIENT_NAME_HEADER = "apollographql-client-name"
 MAX_CLIENT_NAME = 128
 # Operation names are the client's to choose: past this many, the rest count as "(other)".
 MAX_COUNTED_NAMES = 1000
+# What a hash or a manifest id used as one is written with: visible ASCII (a NUL, say,
+# could never be stored, so looking it up would only trouble the database).
+_HASH_TEXT = re.compile(r"[!-~]+")
 # A miss must not be cached by any proxy: the client registers the text next.
 NO_CACHE = {"Cache-Control": "private, no-cache, must-revalidate"}
 
@@ -136,7 +144,7 @@ class PersistedDocuments:
                 400, "PERSISTED_QUERY_VERSION_NOT_SUPPORTED", "Unsupported persisted query version"
             )
         sha = persisted.get("sha256Hash")
-        if not isinstance(sha, str) or not sha or len(sha) > MAX_ID_LENGTH:
+        if not isinstance(sha, str) or len(sha) > MAX_ID_LENGTH or not _HASH_TEXT.fullmatch(sha):
             raise _bad_request("`extensions.persistedQuery.sha256Hash` must be a hash string")
         query = request.query or None  # an empty query is no query (as Apollo Server reads it)
         if query is not None and sha256_hex(query) != sha:
@@ -217,7 +225,7 @@ class PersistedDocuments:
                 "QUERY_NOT_IN_SAFELIST",
                 "this operation is not in the safelist: register it with `vitrine pq push`",
             )
-        return self.cache.get(query)
+        return self.cache.get(query, trusted=True)  # a manifest's text: registered
 
     async def _resolve(self, key: str, client: str) -> _Resolved | None:
         known, resolved = self._documents.lookup((client, key))
@@ -227,7 +235,8 @@ class PersistedDocuments:
         if document is None:
             self._documents.put((client, key), None, self._miss_ttl)
             return None
-        resolved = _Resolved(document, self.cache.get(document.body))
+        # Registered (a manifest, or APQ text that passed the operation limits): trusted.
+        resolved = _Resolved(document, self.cache.get(document.body, trusted=True))
         self._persisted(resolved.prepared)
         self._documents.put((client, key), resolved, self._memory_ttl)
         return resolved

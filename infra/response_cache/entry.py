@@ -4,7 +4,9 @@
 request that computed it began (a lower bound on what it read): an
 invalidation at a position above the stamp may postdate the data, so the
 entry is dropped (see `tag_clock`). `created_at` is wall-clock time so that
-every process agrees on an entry's age in the shared level.
+every process agrees on an entry's age in the shared level. `actual_cost` is
+the answer's actual cost (`extensions.cost`), kept so that a hit reports it
+without reading the data; None for entries stored before it was kept.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class CachedResponse:
     stale_for: int
     scope: Scope
     etag: str
+    actual_cost: int | None = None
     size: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,8 +65,11 @@ class CachedResponse:
         max_age: int,
         stale_for: int,
         scope: Scope,
+        actual_cost: int | None = None,
     ) -> CachedResponse:
-        return cls(data, tags, stamp, created_at, max_age, stale_for, scope, weak_etag(data))
+        return cls(
+            data, tags, stamp, created_at, max_age, stale_for, scope, weak_etag(data), actual_cost
+        )
 
     @property
     def lifetime(self) -> int:
@@ -82,18 +88,18 @@ class CachedResponse:
         return Freshness.EXPIRED
 
     def encode(self) -> bytes:
-        header = orjson.dumps(
-            {
-                "t": sorted(self.tags),
-                "s": self.stamp,
-                "c": self.created_at,
-                "m": self.max_age,
-                "w": self.stale_for,
-                "p": self.scope.value,
-                "e": self.etag,
-            }
-        )
-        return header + b"\n" + self.data
+        fields = {
+            "t": sorted(self.tags),
+            "s": self.stamp,
+            "c": self.created_at,
+            "m": self.max_age,
+            "w": self.stale_for,
+            "p": self.scope.value,
+            "e": self.etag,
+        }
+        if self.actual_cost is not None:
+            fields["a"] = self.actual_cost
+        return orjson.dumps(fields) + b"\n" + self.data
 
     @classmethod
     def decode(cls, raw: bytes) -> CachedResponse:
@@ -112,6 +118,7 @@ class CachedResponse:
                 int(h["w"]),
                 Scope(h["p"]),
                 str(h["e"]),
+                None if h.get("a") is None else int(h["a"]),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError("not a cached response") from exc

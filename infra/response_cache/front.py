@@ -122,10 +122,12 @@ class ResponseCacheFront:
         tags: Iterable[str],
         *,
         fresh_until: datetime | None = None,
+        actual_cost: int | None = None,
     ) -> CachedResponse:
         """The entry of a successful answer (not stored). `fresh_until`: the moment the
         answer changes by the clock alone (a promotion window opening or closing):
-        the entry is fresh no longer than that, and never served stale past it."""
+        the entry is fresh no longer than that, and never served stale past it.
+        `actual_cost`: the answer's, reported again by every hit."""
         policy = plan.policy
         max_age, stale_for = policy.max_age, policy.max_age
         now = self._wall()
@@ -141,6 +143,7 @@ class ResponseCacheFront:
             max_age=max_age,
             stale_for=stale_for,
             scope=policy.scope,
+            actual_cost=actual_cost,
         )
 
     def remember(
@@ -151,12 +154,15 @@ class ResponseCacheFront:
         tags: Iterable[str],
         *,
         fresh_until: datetime | None = None,
+        actual_cost: int | None = None,
     ) -> CachedResponse | None:
         """The entry of a successful, cacheable answer, stored when the plan has a key
         and it has a moment of freshness left."""
         if not plan.policy.cacheable:
             return None
-        entry = self.entry(plan, stamp, data, tags, fresh_until=fresh_until)
+        entry = self.entry(
+            plan, stamp, data, tags, fresh_until=fresh_until, actual_cost=actual_cost
+        )
         if self.cache is not None and plan.key is not None and entry.max_age > 0:
             self.cache.put(plan.key, entry)
         return entry

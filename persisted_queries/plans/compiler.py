@@ -36,8 +36,8 @@ from graphql.execution.values import VariableValues, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
 
 from infra.graphql_documents import PreparedDocument
+from infra.operation_cost import OperationCost, operation_cost
 from persisted_queries.plans.codegen import CodeGenerator, UnsupportedOperationError
-from persisted_queries.plans.costs import OperationCost, operation_cost
 from persisted_queries.plans.runtime import Run
 
 log = logging.getLogger("vitrine.plans")
@@ -99,6 +99,7 @@ class CompiledOperation:
     cost: OperationCost
     stats: PlanStats
     policy: Any = None
+    hide_suggestions: bool = False  # no "Did you mean ...?" in variable errors
     definitions: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     variants: dict[tuple[Any, ...], Variant] = field(default_factory=dict)
 
@@ -130,6 +131,7 @@ class CompiledOperation:
                 definitions,
                 dict(raw_variables or {}),
                 max_errors=MAX_COERCION_ERRORS,
+                hide_suggestions=self.hide_suggestions,
             )
             if isinstance(variables, list):
                 return ExecutionResult(None, variables)
@@ -192,6 +194,8 @@ class PlanCompiler:
 
     `policy_of(document, operation_name)` (optional) gives the response-cache
     policy stored with each plan, so it is worked out at compile time too.
+    `hide_suggestions` is the plans' setting for variable errors (on where
+    introspection is off).
     """
 
     def __init__(
@@ -200,9 +204,11 @@ class PlanCompiler:
         *,
         enabled: bool = True,
         policy_of: Callable[[DocumentNode, str | None], Any] | None = None,
+        hide_suggestions: bool = False,
     ) -> None:
         self.schema = schema
         self.enabled = enabled
+        self.hide_suggestions = hide_suggestions
         self._policy_of = policy_of
         self.stats = PlanStats()
 
@@ -211,7 +217,7 @@ class PlanCompiler:
         if self.enabled:
             for name in prepared.operations:
                 if name not in prepared.plans:
-                    prepared.plans[name] = self._compile(prepared.document, name)
+                    prepared.plans[name] = self._compile(prepared, name)
 
     def plan(
         self, prepared: PreparedDocument, operation_name: str | None
@@ -225,9 +231,7 @@ class PlanCompiler:
             operation_name = next(iter(prepared.operations))
         found = prepared.plans.get(operation_name)
         if found is None:
-            found = prepared.plans[operation_name] = self._compile(
-                prepared.document, operation_name
-            )
+            found = prepared.plans[operation_name] = self._compile(prepared, operation_name)
         if isinstance(found, Fallback):
             if self.enabled:
                 self.stats.fell_back(operation_name, found.reason, found.detail)
@@ -235,14 +239,21 @@ class PlanCompiler:
         return found
 
     def _compile(
-        self, document: DocumentNode, operation_name: str | None
+        self, prepared: PreparedDocument, operation_name: str | None
     ) -> CompiledOperation | Fallback:
         if not self.enabled:
             return Fallback("compiled plans are off (VITRINE_COMPILED_PLANS=false)")
         try:
-            compiled = compile_operation(self.schema, document, operation_name, self.stats)
+            compiled = compile_operation(
+                self.schema,
+                prepared.document,
+                operation_name,
+                self.stats,
+                cost=prepared.cost_of(operation_name),
+            )
+            compiled.hide_suggestions = self.hide_suggestions
             if self._policy_of is not None:
-                compiled.policy = self._policy_of(document, operation_name)
+                compiled.policy = self._policy_of(prepared.document, operation_name)
         except UnsupportedOperationError as error:
             return Fallback(str(error), error.detail)
         self.stats.compiled += 1
@@ -254,9 +265,13 @@ def compile_operation(
     document: DocumentNode,
     operation_name: str | None,
     stats: PlanStats | None = None,
+    *,
+    cost: OperationCost | None = None,
 ) -> CompiledOperation:
     """Compile one operation of a validated document (its first variant at once, so an
-    unsupported construct is found now rather than on a request)."""
+    unsupported construct is found now rather than on a request). `cost`: the
+    operation's, when the document cache already worked it out (`infra.operation_cost`,
+    the one cost function of free-form and persisted documents alike)."""
     operation = _operation(document, operation_name)
     fragments: dict[str, FragmentDetails] = {}
     for definition in document.definitions:
@@ -274,7 +289,7 @@ def compile_operation(
         operation,
         fragments,
         directive_variables,
-        operation_cost(schema, document, operation),
+        cost if cost is not None else operation_cost(schema, document, operation),
         stats or PlanStats(),
         definitions={name: details.definition for name, details in fragments.items()},
     )

@@ -133,6 +133,18 @@ async def test_versions_other_than_1_are_refused(provider: Provider, version: ob
     assert (error.status, error.code) == (400, "PERSISTED_QUERY_VERSION_NOT_SUPPORTED")
 
 
+@pytest.mark.parametrize("sha", ["", "a\x00b", "caf\u00e9", "two words", "x" * 513])
+async def test_hashes_that_no_document_can_have_are_refused(
+    provider: Provider, store: DocumentStore, sha: str
+) -> None:
+    """A hash that is empty, too long, or holds anything but visible ASCII (a NUL could never
+    be stored) is a 400 before any lookup, and registers nothing."""
+    error = await refusal(provider(), apq(sha, TOTAL))
+    assert (error.status, error.code) == (400, "BAD_REQUEST")
+    assert error.message == "`extensions.persistedQuery.sha256Hash` must be a hash string"
+    assert await store.find(sha256_hex(TOTAL)) is None
+
+
 async def test_invalid_documents_are_not_registered(
     provider: Provider, store: DocumentStore
 ) -> None:

@@ -32,7 +32,8 @@ def test_a_plan_carries_the_response_cache_policy_worked_out_at_compile_time() -
     assert plan.policy == policies.policy(page.document, "ProductPage")
     assert plan.policy.scope is Scope.PUBLIC
     assert plan.policy.max_age == 30  # Inventory's hint bounds the page
-    assert (plan.cost.depth, plan.cost.fields) == (5, 64)
+    assert plan.cost is page.cost_of("ProductPage")  # worked out once, with the document
+    assert plan.cost.requested({"slug": "mug"}) == 142
 
 
 def test_fallback_reasons_are_fixed_and_details_go_to_the_log(
