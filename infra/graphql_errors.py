@@ -1,15 +1,44 @@
-"""How errors reach the client: a code in `extensions.code`, unexpected ones masked."""
+"""How errors reach the client: a code in `extensions.code`, unexpected ones masked.
+
+An unexpected error (a resolver that raised something without a code) shows
+the client a fixed message and the request's id, nothing of the exception;
+the log has the detail under that id (see `infra.request_ids`).
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
+from opentelemetry.trace import Span, Status, StatusCode
 
-log = logging.getLogger("vitrine.graphql")
+from infra.request_ids import (
+    INTERNAL_ERROR,
+    MASKED_MESSAGE,
+    masked_entry,
+    report_unexpected,
+)
 
-MASKED_MESSAGE = "Unexpected error."
+__all__ = ["MASKED_MESSAGE", "error_entry", "format_error", "masked_entry", "record_unexpected"]
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """A field's resolver raised something that says nothing to the client (no code)."""
+    return (
+        error.original_error is not None
+        and error.path is not None
+        and "code" not in (error.extensions or {})
+    )
+
+
+def record_unexpected(span: Span, errors: Iterable[GraphQLError]) -> None:
+    """Record the unexpected errors of a result on the request's (recording) span."""
+    for error in errors:
+        if _is_unexpected(error) and error.original_error is not None:
+            attributes = {"graphql.path": str(error.path)}
+            span.record_exception(error.original_error, attributes=attributes)
+            span.set_status(Status(StatusCode.ERROR, "unexpected error"))
 
 
 def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
@@ -17,9 +46,11 @@ def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
     original = error.original_error
     extensions = dict(error.extensions or {})
     message = error.message
-    if original is not None and "code" not in extensions and error.path is not None:
-        log.error("unexpected error in %s", error.path, exc_info=original)
-        message, extensions = MASKED_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"}
+    if original is not None and _is_unexpected(error):
+        request_id = report_unexpected(original, f"in {error.path}")
+        message, extensions = MASKED_MESSAGE, {"code": INTERNAL_ERROR}
+        if request_id is not None:
+            extensions["requestId"] = request_id
     extensions.setdefault("code", default_code)
     formatted: dict[str, Any] = {"message": message}
     if error.locations:

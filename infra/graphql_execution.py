@@ -33,12 +33,15 @@ async def execute_document(
     variables: dict[str, Any] | None = None,
     operation_name: str | None = None,
     plan: ExecutionPlan | None = None,
+    *,
+    hide_suggestions: bool = False,
 ) -> ExecutionResult:
     """Run `document` (already parsed and validated) against Strawberry's schema.
 
     Strawberry's executor class and awaitable check keep its resolvers working;
     graphql-core resolves synchronous fields without a coroutine, so only
-    loader futures are awaited.
+    loader futures are awaited. `hide_suggestions` keeps "Did you mean ...?" out
+    of variable errors (a plan carries its own setting, from its compiler).
     """
     if plan is not None:
         result = await plan.execute(context, variables)
@@ -52,6 +55,7 @@ async def execute_document(
         operation_name=operation_name,
         executor_class=schema.execution_context_class,
         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        hide_suggestions=hide_suggestions,
     )
     if optimized_is_awaitable(outcome):
         outcome = await outcome  # type: ignore[misc]

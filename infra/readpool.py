@@ -16,6 +16,12 @@ reset; one that failed in a way that may leave it mid-protocol (a broken
 socket, a cancelled query) is closed rather than returned. The pool opens
 connections lazily, so building an app needs no running loop, and a failed
 connect is retried by the next request.
+
+A statement whose caller gave up (its task cancelled, or its request's
+deadline passed: see `infra.request_limits`) is cancelled in PostgreSQL too,
+before its connection closes: a closed socket alone does not stop a backend
+waiting on a lock or scanning, which would go on holding a connection slot of
+the server until the statement timeout.
 """
 
 from __future__ import annotations
@@ -29,10 +35,14 @@ import asyncpg
 import orjson
 
 from infra.database import asyncpg_dsn, current_statement_stats
+from infra.request_limits import statement_timeout
 
 Record = Any  # asyncpg.Record: mapping access by column name
 
 CONNECT_TIMEOUT_S = 5.0
+# How long an abandoned statement's cancel request and close may take before
+# the connection is simply dropped.
+CANCEL_TIMEOUT_S = 5.0
 
 
 class ReadTimeoutError(Exception):
@@ -41,6 +51,11 @@ class ReadTimeoutError(Exception):
 
 class ReadUnavailableError(Exception):
     """The database could not be reached or the connection broke."""
+
+
+class ReadInputError(Exception):
+    """A parameter PostgreSQL cannot take: text holding a NUL character, a number or a
+    date outside its types' ranges. The caller's input, never a fault of the database."""
 
 
 _UNAVAILABLE = (
@@ -53,6 +68,20 @@ _UNAVAILABLE = (
     # asyncpg's own state machine on a connection the server closed while it sat idle.
     asyncpg.exceptions._base.InternalClientError,
 )
+
+# Parameters the server refused. The driver refuses one it cannot encode (an int past
+# 64 bits, a Decimal or datetime outside PostgreSQL's range) with the base DataError
+# itself; other DataErrors (a division by zero...) are faults of the statement.
+_REFUSED_BY_SERVER = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.NumericValueOutOfRangeError,
+    asyncpg.exceptions.DatetimeFieldOverflowError,
+)
+
+
+def _refused_input(error: asyncpg.DataError) -> bool:
+    return type(error) is asyncpg.DataError or isinstance(error, _REFUSED_BY_SERVER)
 
 
 async def _init_connection(connection: Any) -> None:
@@ -76,11 +105,20 @@ class _Connections:
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._size = 0  # open connections, and connects in progress
         self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()
+        self._statement_timeout_s = int(settings.get("statement_timeout", "0")) / 1000
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
         connection = await self._acquire()
+        timeout = statement_timeout()
+        if timeout is not None:
+            if timeout <= 0:
+                self._release(connection)
+                raise TimeoutError("the request's deadline has passed")
+            if self._statement_timeout_s and timeout >= self._statement_timeout_s:
+                timeout = None  # PostgreSQL's statement timeout ends it first: no timer needed
         try:
-            rows = await connection.fetch(sql, *args)
+            rows = await connection.fetch(sql, *args, timeout=timeout)
         except asyncpg.QueryCanceledError:
             self._release(connection)  # the server cancelled it cleanly: still usable
             raise
@@ -93,8 +131,8 @@ class _Connections:
             else:
                 self._release(connection)
             raise
-        except BaseException:  # broken socket, or our task cancelled mid-query
-            self._discard(connection)
+        except BaseException:  # broken socket, our task cancelled, or the deadline passed
+            self._abandon(connection)
             raise
         self._release(connection)
         return rows  # type: ignore[no-any-return]
@@ -154,6 +192,16 @@ class _Connections:
         self._size -= 1
         self._wake_one()
 
+    def _abandon(self, connection: Any) -> None:
+        """Give up a connection left mid-statement: its slot frees now, and in the
+        background asyncpg sends PostgreSQL the statement's cancel request (which
+        `terminate` would drop) and closes it."""
+        self._size -= 1
+        self._wake_one()
+        task = asyncio.get_running_loop().create_task(_close_quietly(connection))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     def _wake_one(self) -> None:
         """A slot opened: the first waiter opens a connection of its own."""
         while self._waiters:
@@ -172,6 +220,15 @@ class _Connections:
             if not waiter.done():
                 waiter.set_exception(asyncpg.InterfaceError("the read pool is closed"))
         self._waiters.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _close_quietly(connection: Any) -> None:
+    try:
+        await connection.close(timeout=CANCEL_TIMEOUT_S)
+    except Exception:
+        connection.terminate()  # close() aborts on failure already; this is idempotent
 
 
 class _Retry(Exception):
@@ -218,8 +275,14 @@ class ReadPool:
             rows = await pool.fetch(sql, args)
         except asyncpg.QueryCanceledError as exc:
             raise ReadTimeoutError(str(exc)) from exc
+        except TimeoutError as exc:  # the request's deadline, not the statement timeout
+            raise ReadTimeoutError("the request ran out of time") from exc
         except _UNAVAILABLE as exc:
             raise ReadUnavailableError(str(exc)) from exc
+        except asyncpg.DataError as exc:
+            if not _refused_input(exc):
+                raise
+            raise ReadInputError(str(exc)) from exc
         stats = current_statement_stats()
         if stats is not None:
             stats.statements += 1

@@ -1,8 +1,14 @@
-"""Checking manifest documents against the served schema before anything is stored."""
+"""Checking manifest documents against the served schema before anything is stored.
+
+Documents are validated with the rules the gateway serves them with (`rules`:
+with introspection off, a manifest cannot register an introspection query
+that every request would then be refused).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from graphql import (
     GraphQLError,
@@ -12,6 +18,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from graphql.validation import ASTValidationRule
 
 from persisted_queries.documents import StoredDocument
 from persisted_queries.hashing import MAX_TOKENS, normalized_hash, sha256_hex
@@ -27,13 +34,17 @@ _OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0
 
 
 def check_operations(
-    operations: list[ManifestOperation], schema: GraphQLSchema, *, client_name: str = ""
+    operations: list[ManifestOperation],
+    schema: GraphQLSchema,
+    *,
+    client_name: str = "",
+    rules: Collection[type[ASTValidationRule]] = specified_rules,
 ) -> list[StoredDocument]:
     """Parse and validate every document; any problem rejects them all (ManifestError)."""
     documents: list[StoredDocument] = []
     problems: list[ManifestProblem] = []
     for op in operations:
-        document, found = _check(op, schema)
+        document, found = _check(op, schema, rules)
         if found:
             problems += found
         elif document is not None:
@@ -44,15 +55,20 @@ def check_operations(
 
 
 async def push_manifest(
-    store: DocumentStore, schema: GraphQLSchema, raw: bytes, *, client_name: str = ""
+    store: DocumentStore,
+    schema: GraphQLSchema,
+    raw: bytes,
+    *,
+    client_name: str = "",
+    rules: Collection[type[ASTValidationRule]] = specified_rules,
 ) -> PushResult:
     """Read, check and store a manifest (ManifestError or DocumentIdConflictError if refused)."""
-    documents = check_operations(load_manifest(raw), schema, client_name=client_name)
+    documents = check_operations(load_manifest(raw), schema, client_name=client_name, rules=rules)
     return await store.add_manifest(documents, client_name)
 
 
 def _check(
-    op: ManifestOperation, schema: GraphQLSchema
+    op: ManifestOperation, schema: GraphQLSchema, rules: Collection[type[ASTValidationRule]]
 ) -> tuple[StoredDocument | None, list[ManifestProblem]]:
     def problem(message: str) -> ManifestProblem:
         return ManifestProblem(message, op.name or _first_operation_name(op.body), op.id)
@@ -61,7 +77,7 @@ def _check(
         document = parse(op.body, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
         return None, [problem(f"does not parse: {_describe(error)}")]
-    errors = validate(schema, document, specified_rules)
+    errors = validate(schema, document, rules)
     if errors:
         return None, [problem(f"does not validate: {_describe(e)}") for e in errors]
     operations = {

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
 
 from infra.database import count_statements
 from infra.readpool import ReadPool, ReadTimeoutError, ReadUnavailableError
+from infra.request_limits import Deadline
+from tests.readmodels.waiting import wait_until
 
 
 async def backend_pids(pool: ReadPool, n: int) -> set[int]:
@@ -93,3 +96,65 @@ async def test_an_unreachable_database_is_unavailable_not_a_crash() -> None:
     with pytest.raises(ReadUnavailableError):
         await pool.fetch("SELECT 1")  # and again: a failed connect frees its slot
     await pool.close()
+
+
+async def _active(database_url: str, sql: str) -> int:
+    admin = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", sql
+            )
+        )
+    finally:
+        await admin.close()
+
+
+async def test_a_cancelled_query_stops_in_postgresql_too(database_url: str) -> None:
+    """Cancelling the caller cancels the statement in PostgreSQL, not only the socket: a backend
+    would otherwise sleep (or wait on a lock) until the statement timeout."""
+    sql = "SELECT pg_sleep(30) AS cancelled_too"
+    pool = ReadPool(database_url, max_size=1, statement_timeout_ms=60_000)
+    try:
+        task = asyncio.ensure_future(pool.fetch(sql))
+
+        async def started() -> bool:
+            return await _active(database_url, sql) == 1
+
+        async def stopped() -> bool:
+            return await _active(database_url, sql) == 0
+
+        await wait_until(started, within=5, what="the statement runs")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await wait_until(stopped, within=2, what="PostgreSQL cancels the statement")
+    finally:
+        await pool.close()
+
+
+async def test_a_request_deadline_bounds_each_statement(database_url: str) -> None:
+    """Under a request's Deadline a statement is cancelled when the time is up (a read timeout),
+    even in a task of its own; the pool keeps serving."""
+    sql = "SELECT pg_sleep(30) AS past_deadline"
+    pool = ReadPool(database_url, max_size=1, statement_timeout_ms=60_000)
+    try:
+        batches: list[asyncio.Future[Any]] = []
+
+        async def request() -> None:
+            async with Deadline(0.3):
+                # A DataLoader batch runs in a task of its own, created inside the request.
+                batches.append(asyncio.ensure_future(pool.fetch(sql)))
+                await asyncio.shield(batches[0])
+
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await request()
+        with pytest.raises(ReadTimeoutError):
+            await batches[0]
+        assert asyncio.get_running_loop().time() - started < 2
+        assert await _active(database_url, sql) == 0
+        rows = await pool.fetch("SELECT 1 AS one")
+        assert rows[0]["one"] == 1
+    finally:
+        await pool.close()
