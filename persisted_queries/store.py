@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.readpool import ReadPool, ReadTimeoutError, ReadUnavailableError
+from infra.readpool import ReadInputError, ReadPool, ReadTimeoutError, ReadUnavailableError
 from persisted_queries.documents import APQ, MANIFEST, StoredDocument
 from persisted_queries.shared_cache import SharedDocumentCache
 from persisted_queries.tables import persisted_documents as table
@@ -31,6 +31,7 @@ log = logging.getLogger("vitrine.persisted_queries")
 _READ_ERRORS = (
     ReadUnavailableError,
     ReadTimeoutError,
+    ReadInputError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
     OSError,

@@ -20,10 +20,14 @@ from typing import Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
 
-from infra.readpool import ReadTimeoutError, ReadUnavailableError
+from infra.readpool import ReadInputError, ReadTimeoutError, ReadUnavailableError
 from readmodels.reader import Reader
 from resolvers.context import RequestContext
-from resolvers.errors import ReadModelUnavailableError, StatementTimeoutError
+from resolvers.errors import (
+    BadUserInputError,
+    ReadModelUnavailableError,
+    StatementTimeoutError,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -56,6 +60,13 @@ async def _execute(context: RequestContext, query: Query, keys: Sequence[Any]) -
         ) from exc
     except ReadUnavailableError as exc:
         raise ReadModelUnavailableError("the read models are unavailable right now") from exc
+    except ReadInputError as exc:
+        # Nothing stored can hold such a value (a NUL in a slug or a cursor's id, a number
+        # past PostgreSQL's range): the argument is wrong, whichever it was.
+        raise BadUserInputError(
+            "an argument holds a value that cannot match anything: text with a NUL"
+            " character, or a number or date out of range"
+        ) from exc
 
 
 class RowLoader(DataLoader[K, V]):

@@ -123,6 +123,7 @@ def _validate_one(index: int, raw: Any, latest: datetime) -> Event | list[EventE
     if not isinstance(data, dict):
         errors.append(error("data", "must be a JSON object"))
         return errors
+    errors.extend(error(path, NUL_MESSAGE) for path in nul_paths(data))
     try:
         payload = model.model_validate(data)
     except ValidationError as exc:
@@ -133,6 +134,31 @@ def _validate_one(index: int, raw: Any, latest: datetime) -> Event | list[EventE
     if errors or uuid is None or occurred_at is None:
         return errors
     return Event(uuid, model.__name__, occurred_at, payload.model_dump(mode="json"))
+
+
+NUL_MESSAGE = "must not contain the NUL character (U+0000): PostgreSQL cannot store it"
+
+
+def nul_paths(data: dict[str, Any]) -> list[str]:
+    """The paths under `data` of every string (or key) holding a NUL character: the log's
+    JSONB refuses one, so such an event could only fail the whole batch at the append.
+    Iterative, as the JSON may nest as deep as its parser allows."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("data", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path)
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}".replace("\x00", "\\u0000")
+                if "\x00" in key:
+                    found.append(child)
+                stack.append((child, item))
+    return sorted(found)
 
 
 def _subject(event_type: str | None, data: dict[str, Any]) -> str:

@@ -317,6 +317,30 @@ def test_admin_endpoint_pushes_lists_and_removes(world: str, tmp_path: Path) -> 
         assert (gone.status_code, code(gone)) == (404, "PERSISTED_QUERY_NOT_IN_LIST")
 
 
+def test_admin_endpoint_refuses_control_characters_before_the_database(
+    world: str, tmp_path: Path
+) -> None:
+    """A NUL in `?client=` or in the id to remove is a 400 naming the parameter, not a 500
+    from PostgreSQL (which cannot store one); nothing is pushed."""
+    with running_server(world, tmp_path, admin_token=ADMIN_TOKEN) as server:
+        for method, path, body in (
+            ("GET", "?client=%00", None),
+            ("POST", "?client=a%00b", {"title-v1": TITLE}),
+            ("DELETE", "/title-v1?client=%00", None),
+        ):
+            refused = admin(server, method, path, json=body)
+            assert (refused.status_code, refused.json()["errors"][0]) == (
+                400,
+                {
+                    "message": "`client` must not hold control characters",
+                    "extensions": {"code": "BAD_REQUEST"},
+                },
+            )
+        removed = admin(server, "DELETE", "/title%00-v1")
+        assert (removed.status_code, code(removed)) == (400, "INVALID_DOCUMENT_ID")
+        assert admin(server, "GET").json()["documents"] == []
+
+
 def test_admin_endpoint_is_off_without_a_token(world: str, tmp_path: Path) -> None:
     """Without VITRINE_ADMIN_TOKEN the admin endpoint refuses everything with 403 ADMIN_DISABLED."""
     with running_server(world, tmp_path) as server:

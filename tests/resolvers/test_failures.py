@@ -46,3 +46,34 @@ async def test_unreachable_database_is_a_coded_error(database_url: str) -> None:
         await engine.dispose()
     assert body["data"] == {"category": None, "product": None}
     assert {e["extensions"]["code"] for e in body["errors"]} == {"READ_MODEL_UNAVAILABLE"}
+
+
+UNSTORABLE_SLUG = """query Slug($slug: String!) {
+  category(slug: "kitchen") { name }
+  product(slug: $slug) { title }
+}"""
+UNSTORABLE_FILTER = """query Filter($search: String!, $price: Decimal!) {
+  products(filter: { search: $search, minPrice: $price }) { totalCount }
+}"""
+
+
+async def test_a_value_postgresql_cannot_take_is_bad_user_input(database_url: str) -> None:
+    """A NUL in a slug or a search, or a price past PostgreSQL's numeric range, errors its own
+    field with BAD_USER_INPUT (never INTERNAL_SERVER_ERROR); the rest of the response stands."""
+    engine = create_engine(database_url)
+    try:
+        await load_world(engine)
+        slug, _ = await run(engine, UNSTORABLE_SLUG, {"slug": "product-1\x00"})
+        nul, _ = await run(engine, UNSTORABLE_FILTER, {"search": "cup\x00", "price": "1"})
+        price, _ = await run(engine, UNSTORABLE_FILTER, {"search": "cup", "price": "-1e-999999"})
+    finally:
+        await engine.dispose()
+    assert slug["data"] == {"category": {"name": "Kitchen"}, "product": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in slug["errors"]] == [
+        (["product"], "BAD_USER_INPUT")
+    ]
+    for body in (nul, price):
+        assert body["data"] is None
+        assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+            (["products"], "BAD_USER_INPUT")
+        ]

@@ -190,3 +190,34 @@ def test_an_event_dated_beyond_tomorrow_is_refused() -> None:
     assert [(e.field, e.message, e.code) for e in errors] == [
         ("occurredAt", "is in the future (after 2026-12-05T12:00:00Z)", "INVALID_EVENT")
     ]
+
+
+def test_a_nul_character_anywhere_in_the_payload_is_named() -> None:
+    """A NUL in any string of the payload, or in a key, is refused at its path (the log's JSONB
+    cannot store one: it failed the whole append with a 500)."""
+    raw = event(
+        "ProductUpserted",
+        productId="p1",
+        storeId="s1\x00",
+        sku="M",
+        slug="mug",
+        title="Mug",
+        description=None,
+        categoryId=None,
+        tags=["ok", "bad\x00"],
+        images=[],
+        featured=False,
+        listed=True,
+        createdAt="2026-11-01T00:00:00Z",
+    )
+    raw["data"]["odd\x00key"] = 1
+    events, errors = validate_events([raw])
+    assert events == []
+    nul = [(e.field, e.code) for e in errors if "NUL" in e.message]
+    assert nul == [
+        ("data.odd\\u0000key", "INVALID_EVENT"),
+        ("data.storeId", "INVALID_EVENT"),
+        ("data.tags[1]", "INVALID_EVENT"),
+    ]
+    # The unknown key is refused for what it is, too.
+    assert [e.field for e in errors if "NUL" not in e.message] == ["data.odd\x00key"]

@@ -13,7 +13,7 @@ from infra.graphql_http import (
     graphql_response,
     requested_operation_type,
 )
-from infra.graphql_request import RequestError
+from infra.graphql_request import RequestError, parse_min_position
 from infra.media_types import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -202,3 +202,18 @@ def test_request_error_headers_reach_the_client() -> None:
     assert response.headers.getlist("cache-control") == ["private, no-cache, must-revalidate"]
     assert response.headers["x-extra"] == "1"
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("0", 0), (" 42 ", 42), ("9" * 18, int("9" * 18))])
+def test_min_position_is_a_non_negative_integer(raw: str, expected: int) -> None:
+    """Vitrine-Min-Position takes up to 18 ASCII digits, spaces around them allowed."""
+    assert parse_min_position({"vitrine-min-position": raw}) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "-1", "1.5", "9" * 19, "\u00b2", "\u0661", "1\u00b9", "0x10"])
+def test_min_position_refuses_anything_but_ascii_digits(raw: str) -> None:
+    """Anything else is 400 INVALID_HEADER, digits of other scripts included: "²" (a latin-1
+    header byte) passes str.isdigit() but int() refuses it, which was a 500."""
+    with pytest.raises(RequestError) as refused:
+        parse_min_position({"vitrine-min-position": raw})
+    assert (refused.value.status, refused.value.code) == (400, "INVALID_HEADER")
