@@ -36,6 +36,8 @@ PREFLIGHT_THREADS = 8
 # Production mode refuses to start without a JWT secret; the load workload sends no viewer
 # tokens, the dashboard phase mints creator tokens with this one (bench.dashboard).
 JWT_SECRET = "bench-jwt-secret-" + "x" * 32
+# POST /events must be signed (docs/security.md); the freshness phase signs with this one.
+SIGNING_SECRET = "bench-service-signing-secret-" + "x" * 32
 
 
 class ServerError(Exception):
@@ -101,8 +103,11 @@ def server_env(
         "VITRINE_RUN_PROJECTORS": "true" if run_projectors else "false",
         "VITRINE_SEED_ON_FIRST_RUN": "false",
         "VITRINE_SERVICE_TOKEN": token,
+        "VITRINE_SERVICE_SIGNING_SECRET": SIGNING_SECRET,
         "VITRINE_JWT_SECRET": JWT_SECRET,
         "VITRINE_RESPONSE_CACHE": "false",
+        # The load comes from one address, far above any per-IP quota.
+        "VITRINE_RATE_LIMITS": "off",
         **(extra or {}),
     }
 
@@ -127,6 +132,7 @@ def uvicorn_command(port: int, workers: int) -> list[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        "--no-proxy-headers",
     ]
 
 

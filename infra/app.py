@@ -16,21 +16,30 @@ import orjson
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from infra.api_key_wiring import api_keys
+from infra.auth_wiring import token_verifier
 from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
 from infra.event_writer import EngineEventWriter
 from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEdge, GraphQLEndpoint
+from infra.http_errors import http_error_response
 from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries
 from infra.pricing_wiring import PredicateCollector
+from infra.rate_limit_wiring import rate_limiting
 from infra.readpool import ReadPool
+from infra.request_ids import RequestIds
+from infra.request_limits import time_limited
+from infra.security_headers import SecurityHeaders
 from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
 from infra.telemetry import get_tracer, tracer_provider_from_env
+from persisted_queries.admin import MAX_BYTES as ADMIN_MAX_BYTES
 from readmodels.projections import all_projections
 from readmodels.projector.runner import ProjectorRunner
 from readmodels.projector.watcher import CheckpointWatcher
@@ -48,19 +57,6 @@ class Services:
     watcher: CheckpointWatcher
     runner: ProjectorRunner | None = None
     tasks: list[object] = field(default_factory=list)
-
-
-def service_token(settings: Settings) -> str:
-    """The configured token, or one generated once per data directory for development."""
-    if settings.service_token:
-        return settings.service_token
-    path = Path(settings.data_dir) / "service-token"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    _write_private(path, token + "\n")
-    return token
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -113,7 +109,7 @@ def create_app(
     url = database_url or settings.database_url
     if url is None:
         raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
-    token_secret = jwt_secret(settings)  # a production app without one does not start
+    tokens = token_verifier(settings, jwt_secret)  # a production app without keys does not start
     engine = create_engine(
         url,
         pool_size=settings.pool_size,
@@ -137,11 +133,19 @@ def create_app(
     caching = response_caching(
         settings, schema._schema, watcher, asyncpg_dsn(url), publish=settings.run_projectors
     )
+    keys = api_keys(settings, engine)
     persisted = persisted_queries(
-        settings, engine, reads, schema._schema, policy_of=caching.front.policies.policy
+        settings,
+        engine,
+        reads,
+        schema._schema,
+        policy_of=caching.front.policies.policy,
+        admin_guard=keys.admin_guard(max_bytes=ADMIN_MAX_BYTES),
     )
     caching.registry.register(PlanCollector(persisted.plans.stats))
     caching.registry.register(PredicateCollector(PREDICATES))
+    limiting = rate_limiting(settings, caching.registry)
+    rate_limits = None if limiting is None else limiting.gate
     local_cache = caching.cache
     writer = EngineEventWriter(
         engine,
@@ -160,21 +164,28 @@ def create_app(
         csrf_required_headers=settings.csrf_required_headers if settings.csrf_prevention else None,
         cache=caching.front,
         plans=persisted.plans,
-        jwt_secret=token_secret,
-        jwt_leeway=settings.jwt_leeway_seconds,
+        tokens=tokens,
         events=writer,
+        max_body_bytes=settings.max_body_bytes,
+        request_timeout=settings.request_timeout_ms / 1000,
+        batching_max=settings.batching_max,
+        hide_suggestions=not settings.introspection_enabled,
+        rate_limits=rate_limits,
+        max_cost=settings.max_cost,
     )
     events = EventsEndpoint(
         engine,
-        service_token=service_token(settings),
+        guard=keys.events_guard(max_bytes=settings.ingest_max_bytes),
         max_events=settings.ingest_max_events,
-        max_bytes=settings.ingest_max_bytes,
+        rate_limits=rate_limits,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.start()
         await caching.start()
+        if limiting is not None:
+            await limiting.start()
         runner = None
         run_task = None
         if settings.run_projectors:
@@ -206,6 +217,9 @@ def create_app(
             await caching.stop()
             await watcher.stop()
             await persisted.close()
+            await keys.close()
+            if limiting is not None:
+                await limiting.close()
             await reads.close()
             if provider is not None:
                 provider.shutdown()
@@ -216,7 +230,11 @@ def create_app(
 
     routes = [
         Route("/graphql", graphql.__call__, methods=GRAPHQL_ROUTE_METHODS),
-        Route("/events", events.__call__, methods=["POST"]),
+        Route(
+            "/events",
+            time_limited(events.__call__, settings.request_timeout_ms / 1000),
+            methods=["POST"],
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", caching.metrics, methods=["GET"]),
         *persisted.routes,
@@ -224,9 +242,17 @@ def create_app(
     if settings.bench_mode:
         routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))
     return Starlette(
+        debug=False,  # never a traceback in a response, whatever the mode
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(GraphQLEdge, endpoint=graphql)],
+        # The router's own 404 and 405, as JSON with a code like every other answer.
+        exception_handlers={HTTPException: http_error_response},
+        middleware=[
+            # Outermost first: every response, errors included, gets the headers and the id.
+            Middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds),
+            Middleware(RequestIds),
+            Middleware(GraphQLEdge, endpoint=graphql),
+        ],
     )
 
 

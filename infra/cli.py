@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import orjson
 
+from infra.auth_claims import ROLES
 from infra.database import asyncpg_dsn, create_engine
 from infra.embedded_postgres import EmbeddedPostgresError, embedded_postgres
+from infra.keys_cli import keys
 from infra.pq_cli import pq
 from infra.progress import console, progress_bar
 from infra.settings import Settings, SettingsError, load_settings
@@ -84,6 +86,7 @@ def serve(host: str | None, port: int | None, seed: bool | None) -> None:
     """Migrate, seed on first run, catch projections up, and serve GraphQL."""
     import uvicorn
 
+    from infra.api_key_wiring import service_key_notice
     from infra.app import create_app
 
     settings = _settings()
@@ -96,7 +99,9 @@ def serve(host: str | None, port: int | None, seed: bool | None) -> None:
             f"[bold green]Vitrine[/] serving on http://{bind_host}:{bind_port}/graphql"
             + (" (GraphiQL in your browser)" if settings.graphiql_enabled else "")
         )
-        console.print(f"POST /events token: {Path(settings.data_dir) / 'service-token'}")
+        notice = service_key_notice(settings)
+        if notice is not None:
+            console.print(notice, soft_wrap=True)
         uvicorn.run(
             app,
             host=bind_host,
@@ -105,6 +110,9 @@ def serve(host: str | None, port: int | None, seed: bool | None) -> None:
             http="httptools",
             access_log=False,
             log_level="warning",
+            # The client address is ours to work out (VITRINE_TRUSTED_PROXIES, for rate
+            # limits); uvicorn's own proxy handling would believe 127.0.0.1's X-Forwarded-For.
+            proxy_headers=False,
         )
 
 
@@ -387,8 +395,8 @@ def token() -> None:
     "roles",
     multiple=True,
     required=True,
-    type=click.Choice(["CUSTOMER", "CREATOR", "ADMIN"]),
-    help="A role of the viewer; repeat for several.",
+    type=click.Choice(ROLES),
+    help="A role of the viewer; repeat for several (SERVICE stands alone).",
 )
 @click.option(
     "--sub",
@@ -403,12 +411,22 @@ def token() -> None:
     help="Seconds until the token expires.",
 )
 @click.option("--creator-id", default=None, help="The creator profile of a CREATOR viewer.")
-def token_create(roles: tuple[str, ...], sub: str | None, ttl: int, creator_id: str | None) -> None:
+@click.option(
+    "--kid",
+    default=None,
+    help="Sign with this key of VITRINE_JWT_KEYS (named in the token's header).",
+)
+def token_create(
+    roles: tuple[str, ...], sub: str | None, ttl: int, creator_id: str | None, kid: str | None
+) -> None:
     """Print a token signed with this server's secret (VITRINE_JWT_SECRET, or the data
-    directory's generated one in development), for development and tests. A creator
-    token (`--role CREATOR --creator-id ID`) carries `role` and `creator_id`."""
+    directory's generated one in development; with `--kid`, that key of
+    VITRINE_JWT_KEYS), for development and tests. A creator token (`--role
+    CREATOR --creator-id ID`) carries `role` and `creator_id`; the token carries
+    VITRINE_JWT_ISSUER and VITRINE_JWT_AUDIENCE when they are set."""
     from infra.app import jwt_secret
     from infra.auth import mint_token
+    from infra.auth_wiring import signing_secret
 
     if sub is None:
         if creator_id is None:
@@ -420,11 +438,20 @@ def token_create(roles: tuple[str, ...], sub: str | None, ttl: int, creator_id: 
         raise CommandError("--creator-id needs --role CREATOR (only creators have a profile)")
     settings = _settings()
     try:
-        secret = jwt_secret(settings)
+        secret = jwt_secret(settings) if kid is None else signing_secret(settings, kid)
     except SettingsError as exc:
         raise CommandError(str(exc)) from exc
     try:
-        minted = mint_token(secret, sub=sub, roles=roles, ttl_seconds=ttl, creator_id=creator_id)
+        minted = mint_token(
+            secret,
+            sub=sub,
+            roles=roles,
+            ttl_seconds=ttl,
+            creator_id=creator_id,
+            kid=kid,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     sys.stdout.write(minted + "\n")
@@ -544,6 +571,7 @@ def bench(args: tuple[str, ...]) -> None:
 
 
 main.add_command(pq)
+main.add_command(keys)
 
 if __name__ == "__main__":
     main()

@@ -11,13 +11,18 @@ that never executed is a 4xx under that type and a 200 under legacy
 `application/json`, GET never runs a mutation (405), and GETs and "simple"
 POSTs must prove they were preflighted (Apollo's CSRF rule). Every answer
 says `Cache-Control: no-store` unless a request error sets its own.
+
+Hardening at the edge: a body (or GET query string) over the size limit is
+refused before it is read or parsed (413/414); the whole request runs under
+a deadline (504 REQUEST_TIMEOUT, its statements cancelled too); an
+unexpected error is a fixed message with the request's id (500); a JSON
+array of operations is refused unless batching is on, and then capped.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,10 +34,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
-from infra.auth import AuthenticationError, Identity, decode_token
+from infra.auth import AuthenticationError, Identity, TokenVerifier
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
+from infra.graphql_batch import answer_batch
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
-from infra.graphql_errors import MASKED_MESSAGE, error_entry, format_error
+from infra.graphql_errors import error_entry, format_error, record_unexpected
 from infra.graphql_execution import execute_document, in_response_order
 from infra.graphql_request import (
     GraphQLRequest,
@@ -40,10 +46,22 @@ from infra.graphql_request import (
     get_payload,
     parse_graphql_request,
     parse_min_position,
+    payload_too_large,
     read_json_body,
 )
 from infra.media_types import GRAPHQL_RESPONSE_JSON, JSON, accepts_html, response_media_type
+from infra.operation_cost import DEFAULT_MAX_COST, cost_extension, cost_limit_error
+from infra.rate_limits.gate import RateLimitGate, principal_key
+from infra.rate_limits.limiter import Decision
 from infra.readpool import ReadTimeoutError, ReadUnavailableError
+from infra.request_ids import masked_entry, report_unexpected
+from infra.request_limits import (
+    TIMEOUT_CODE,
+    TIMEOUT_STATUS,
+    Deadline,
+    declared_too_large,
+    timeout_message,
+)
 from infra.response_cache.cache import Lookup
 from infra.response_cache.entry import CachedResponse
 from infra.response_cache.front import UNCACHED, Plan, ResponseCacheFront, cache_status
@@ -52,14 +70,13 @@ from infra.response_cache.responses import (
     json_bytes_response,
     not_modified_response,
 )
+from infra.security_headers import ide_policy
 from persisted_queries.plans import CompiledOperation, PlanCompiler
 from readmodels.eventlog.writer import EventWriter
 from readmodels.projector.watcher import CheckpointWatcher
 from readmodels.segments.queries import segments_by_customers
 from resolvers.context import RequestContext
 from resolvers.viewer import Viewer
-
-log = logging.getLogger("vitrine.graphql")
 
 NOT_CACHEABLE = "no-store"
 # Routed to the endpoint so that it answers them itself: a 405 that says no-store too.
@@ -69,6 +86,9 @@ GRAPHQL_ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 OPERATION_PARAMETERS = ("query", "documentId", "extensions")
 # RFC 6750, section 3: how a refused bearer token is announced.
 INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+# Where `_operate` leaves its rate-limit decision, for `_run` to put the RateLimit
+# headers on whatever the request is answered with from then on.
+RATE_LIMIT_SCOPE_KEY = "vitrine.rate_limit"
 
 
 def graphql_response(
@@ -100,13 +120,19 @@ def request_errors_response(errors: list[dict[str, Any]], media_type: str) -> Re
     return graphql_response({"errors": errors}, media_type, status)
 
 
+def _unexpected(error: Exception, request: Request, media_type: str) -> Response:
+    """500 with the fixed message and the request id; the detail goes to the log."""
+    request_id = report_unexpected(error, f"answering {request.method} /graphql")
+    return graphql_response({"errors": [masked_entry(request_id)]}, media_type, 500)
+
+
 def unauthenticated(message: str) -> RequestError:
     """A request whose Authorization header identifies nobody: 401, never anonymous."""
     return RequestError(401, "UNAUTHENTICATED", message, headers=INVALID_TOKEN_HEADERS)
 
 
 def authenticate(
-    authorization: str, secret: str, *, leeway: float = 0, now: float | None = None
+    authorization: str, verifier: TokenVerifier, *, now: float | None = None
 ) -> Identity:
     """The identity of an `Authorization: Bearer <jwt>` header value, or UNAUTHENTICATED."""
     scheme, _, token = authorization.strip().partition(" ")
@@ -121,7 +147,7 @@ def authenticate(
     if not token:
         raise unauthenticated("the Authorization header has no token after `Bearer`")
     try:
-        return decode_token(token, secret, now=now, leeway=leeway)
+        return verifier.verify(token, now=now)
     except AuthenticationError as exc:
         raise unauthenticated(exc.message) from None
 
@@ -151,10 +177,17 @@ class GraphQLEndpoint:
     """An ASGI-friendly handler for /graphql (GET and POST; other methods get a 405).
 
     `csrf_required_headers` are the headers that prove a GET or simple POST was
-    preflighted; None turns CSRF prevention off. `jwt_secret` verifies viewer
+    preflighted; None turns CSRF prevention off. `tokens` verifies viewer
     tokens (`Authorization: Bearer <jwt>`); a request without the header is
     anonymous, one with a header that identifies nobody is a 401. `events` is
     what mutations write through; queries never get it.
+
+    `max_body_bytes` bounds a POST body and a GET query string; `request_timeout`
+    (seconds) bounds the whole request; `batching_max` is how many operations a
+    JSON-array body may hold (0: batching is off); `hide_suggestions` keeps
+    "Did you mean ...?" out of variable errors (validation's are the documents').
+    `max_cost` is the most an operation may cost (`infra.operation_cost`): beyond it the
+    request is refused before anything runs; every answer reports `extensions.cost`.
     """
 
     def __init__(
@@ -170,36 +203,55 @@ class GraphQLEndpoint:
         csrf_required_headers: Sequence[str] | None = DEFAULT_REQUIRED_HEADERS,
         cache: ResponseCacheFront | None = None,
         plans: PlanCompiler | None = None,
-        jwt_secret: str,
-        jwt_leeway: float = 0,
+        tokens: TokenVerifier,
         events: EventWriter | None = None,
+        max_body_bytes: int = 2_000_000,
+        request_timeout: float = 10.0,
+        batching_max: int = 0,
+        hide_suggestions: bool = False,
+        rate_limits: RateLimitGate | None = None,
+        max_cost: int = DEFAULT_MAX_COST,
     ) -> None:
+        self._rate_limits = rate_limits
+        self._max_cost = max_cost
+        self._max_body_bytes = max_body_bytes
+        self._timeout = request_timeout
+        self._batching_max = batching_max
+        self._hide_suggestions = hide_suggestions
         self._schema = schema
         self._events = events
-        self._jwt_secret = jwt_secret
-        self._jwt_leeway = jwt_leeway
+        self._tokens = tokens
         self._plans = plans
         self._documents = documents
         self._db = db
         self._watcher = watcher
         self._tracer = tracer
         self._ide_html = get_graphql_ide_html(graphql_ide="graphiql") if graphiql else None
+        self._ide_headers = {
+            "cache-control": NOT_CACHEABLE,
+            "content-security-policy": ide_policy(self._ide_html or ""),
+        }
         self._min_position_wait = min_position_wait
         self._cache = cache
         self._csrf_headers = None if csrf_required_headers is None else tuple(csrf_required_headers)
 
     async def __call__(self, request: Request) -> Response:
         media_type = response_media_type(request.headers.get("accept"))
+        deadline = Deadline(self._timeout)
         try:
-            return await self._answer(request, media_type)
+            async with deadline:
+                return await self._answer(request, media_type)
         except RequestError as error:
             return error_response(error, media_type or JSON)
         except ClientDisconnect:
             raise
-        except Exception:
-            log.exception("unexpected error answering %s /graphql", request.method)
-            unexpected = RequestError(500, "INTERNAL_SERVER_ERROR", MASKED_MESSAGE)
-            return error_response(unexpected, media_type or JSON)
+        except TimeoutError as error:
+            if not deadline.expired:
+                return _unexpected(error, request, media_type or JSON)
+            timed_out = RequestError(TIMEOUT_STATUS, TIMEOUT_CODE, timeout_message(self._timeout))
+            return error_response(timed_out, media_type or JSON)
+        except Exception as error:
+            return _unexpected(error, request, media_type or JSON)
 
     async def _answer(self, request: Request, media_type: str | None) -> Response:
         if request.method not in ("GET", "POST"):
@@ -209,8 +261,15 @@ class GraphQLEndpoint:
                 "/graphql answers GET and POST",
                 headers={"Allow": "GET, POST"},
             )
+        if request.method == "GET" and len(request.scope["query_string"]) > self._max_body_bytes:
+            raise RequestError(
+                414,
+                "URI_TOO_LONG",
+                f"the query string is longer than {self._max_body_bytes} bytes: "
+                "send the operation in a POST body, or by its persisted id",
+            )
         if request.method == "GET" and self._wants_ide(request):
-            return HTMLResponse(self._ide_html, headers={"cache-control": NOT_CACHEABLE})
+            return HTMLResponse(self._ide_html, headers=self._ide_headers)
         if media_type is None:
             raise RequestError(
                 406,
@@ -221,19 +280,44 @@ class GraphQLEndpoint:
             request.headers, self._csrf_headers
         ):
             raise RequestError(400, "CSRF_PREVENTION", csrf_message(self._csrf_headers))
+        if declared_too_large(request.headers.get("content-length"), self._max_body_bytes):
+            raise payload_too_large(self._max_body_bytes)  # refused before a byte is read
         # Anonymous requests pay this one lookup; a token is checked before anything runs.
         authorization = request.headers.get("authorization")
-        identity = (
-            None
-            if authorization is None
-            else authenticate(authorization, self._jwt_secret, leeway=self._jwt_leeway)
-        )
+        identity = None if authorization is None else authenticate(authorization, self._tokens)
         if request.method == "GET":
-            graphql_request = parse_graphql_request(get_payload(request.query_params))
+            payload: Any = get_payload(request.query_params)
         else:
-            graphql_request = parse_graphql_request(await read_json_body(request))
+            payload = await read_json_body(request, self._max_body_bytes)
+        if isinstance(payload, list) and self._batching_max:
+            min_position = parse_min_position(request.headers)
+
+            def member(item: Any) -> Awaitable[Response]:
+                return self._member(request, item, min_position, media_type, identity)
+
+            return await answer_batch(payload, self._batching_max, media_type, member)
+        graphql_request = parse_graphql_request(payload)
         min_position = parse_min_position(request.headers)
         return await self._run(request, graphql_request, min_position, media_type, identity)
+
+    async def _member(
+        self,
+        request: Request,
+        payload: Any,
+        min_position: int | None,
+        media_type: str,
+        identity: Identity | None,
+    ) -> Response:
+        """One operation of a batch, answered as if sent alone (errors included)."""
+        try:
+            graphql_request = parse_graphql_request(payload)
+            return await self._run(request, graphql_request, min_position, media_type, identity)
+        except RequestError as error:
+            return error_response(error, media_type)
+        except ClientDisconnect:
+            raise
+        except Exception as error:
+            return _unexpected(error, request, media_type)
 
     def _wants_ide(self, request: Request) -> bool:
         return (
@@ -243,6 +327,32 @@ class GraphQLEndpoint:
         )
 
     async def _run(
+        self,
+        request: Request,
+        graphql_request: GraphQLRequest,
+        min_position: int | None,
+        media_type: str,
+        identity: Identity | None = None,
+    ) -> Response:
+        """`_operate`, with the RateLimit headers on its answer once the operation was charged
+        (executed, cached, refused with 429, or a request error raised after the charge)."""
+        if self._rate_limits is None:
+            return await self._operate(request, graphql_request, min_position, media_type, identity)
+        try:
+            response = await self._operate(
+                request, graphql_request, min_position, media_type, identity
+            )
+        except BaseException as error:
+            decision = request.scope.pop(RATE_LIMIT_SCOPE_KEY, None)
+            if decision is not None and isinstance(error, RequestError):
+                error.headers.update(decision.headers())
+            raise
+        decision = request.scope.pop(RATE_LIMIT_SCOPE_KEY, None)
+        if decision is not None:
+            response.headers.update(decision.headers())
+        return response
+
+    async def _operate(
         self,
         request: Request,
         graphql_request: GraphQLRequest,
@@ -269,6 +379,21 @@ class GraphQLEndpoint:
             message = "`operationName` must name one operation of the document"
             return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
+        # Cost: the formula worked out with the document, evaluated with this request's
+        # page sizes; over the limit, nothing runs (nor is charged).
+        cost = prepared.cost_of(graphql_request.operation_name)
+        requested_cost = 0 if cost is None else cost.requested(graphql_request.variables)
+        if requested_cost > self._max_cost:
+            refused = cost_limit_error(requested_cost, self._max_cost)
+            errors = [format_error(refused, default_code="COST_LIMIT_EXCEEDED")]
+            return request_errors_response(errors, media_type)
+        # Rate limits: after every check that refuses an operation without running it, with
+        # its cost known; before the wait, the viewer's lookup and the cache.
+        limited = await self._charge(
+            request, prepared, graphql_request, operation, identity, cost=requested_cost
+        )
+        if limited is not None and limited.rejected:
+            return graphql_response({"errors": [limited.rejection()]}, media_type, 429)
         waited = await self._wait_for(min_position)
         # After the wait: segments read now reflect at least `min_position`. Before the
         # cache lookup: the viewer's id and segments are part of the key.
@@ -282,8 +407,13 @@ class GraphQLEndpoint:
             if hit is not None:
                 if hit.stale:
                     self._refresh(plan, prepared, graphql_request, compiled, viewer)
+                costs = cost_extension(
+                    requested_cost,
+                    requested_cost if hit.entry.actual_cost is None else hit.entry.actual_cost,
+                    self._throttle_status(request),
+                )
                 return self._cached(
-                    request, plan, hit, http_cacheable, waited, min_position, media_type
+                    request, plan, hit, http_cacheable, waited, min_position, media_type, costs
                 )
         stamp = cache.stamp() if cache is not None else 0
         name = graphql_request.operation_name or _first_operation_name(prepared)
@@ -309,12 +439,17 @@ class GraphQLEndpoint:
                 graphql_request.variables,
                 graphql_request.operation_name,
                 compiled,
+                hide_suggestions=self._hide_suggestions,
             )
+            if result.errors and span.is_recording():
+                record_unexpected(span, result.errors)
         if _never_ran(result):
             errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
             return request_errors_response(errors, media_type)
+        actual = 0 if cost is None else cost.actual(result.data)
+        costs = cost_extension(requested_cost, actual, self._throttle_status(request))
         if cache is None:
-            return graphql_response(self._body(result, waited, min_position), media_type)
+            return graphql_response(self._body(result, waited, min_position, costs), media_type)
         entry = None
         if not result.errors and plan.policy.cacheable:
             entry = cache.remember(
@@ -323,17 +458,49 @@ class GraphQLEndpoint:
                 orjson.dumps(result.data),
                 context.tags,
                 fresh_until=context.fresh_until,
+                actual_cost=actual,
             )
         status = cache_status(None, plan)
         headers = cache.headers(plan, entry, http_cacheable=http_cacheable, status=status)
         if entry is None:
             return graphql_response(
-                self._body(result, waited, min_position), media_type, headers=headers
+                self._body(result, waited, min_position, costs), media_type, headers=headers
             )
         if http_cacheable and cache.not_modified(request.headers.get("if-none-match"), entry):
             return not_modified_response(headers)
-        body = compose_body(entry.data, self._extensions(waited, min_position))
+        body = compose_body(entry.data, self._extensions(waited, min_position, costs))
         return json_bytes_response(body, media_type, headers)
+
+    async def _charge(
+        self,
+        request: Request,
+        prepared: PreparedDocument,
+        graphql_request: GraphQLRequest,
+        operation: OperationType,
+        identity: Identity | None,
+        cost: int | None = None,
+    ) -> Decision | None:
+        """Charge the operation to its rate limits (None when they are off); the decision
+        stays in the request's scope for `_run`'s headers and for `throttleStatus`."""
+        if self._rate_limits is None:
+            return None
+        decision = await self._rate_limits.graphql(
+            request,
+            None if identity is None else principal_key("sub", identity.sub),
+            operation,
+            prepared.root_field_counts(graphql_request.operation_name),
+            cost=cost,
+            operation_name=graphql_request.operation_name or _first_operation_name(prepared),
+        )
+        request.scope[RATE_LIMIT_SCOPE_KEY] = decision
+        return decision
+
+    def _throttle_status(self, request: Request) -> dict[str, Any] | None:
+        """`extensions.cost.throttleStatus`: the cost bucket's state after this request, or
+        None when the reads quota is counted in requests (or rate limits are off)."""
+        if self._rate_limits is None:
+            return None
+        return self._rate_limits.throttle_status(request.scope.get(RATE_LIMIT_SCOPE_KEY))
 
     async def _viewer(self, identity: Identity) -> Viewer:
         """The token's customer with their segments: one statement, on the read pool."""
@@ -386,6 +553,7 @@ class GraphQLEndpoint:
         waited: float,
         min_position: int | None,
         media_type: str,
+        costs: dict[str, Any],
     ) -> Response:
         """A response from the cache; the data reflects at least the entry's stamp."""
         assert self._cache is not None
@@ -395,7 +563,7 @@ class GraphQLEndpoint:
             request.headers.get("if-none-match"), hit.entry
         ):
             return not_modified_response(headers)
-        extensions = self._extensions(waited, min_position, position=hit.entry.stamp)
+        extensions = self._extensions(waited, min_position, costs, position=hit.entry.stamp)
         return json_bytes_response(compose_body(hit.entry.data, extensions), media_type, headers)
 
     def _refresh(
@@ -424,12 +592,14 @@ class GraphQLEndpoint:
             )
             if result.errors:
                 return None
+            cost = prepared.cost_of(graphql_request.operation_name)
             return cache.entry(
                 plan,
                 stamp,
                 orjson.dumps(result.data),
                 context.tags,
                 fresh_until=context.fresh_until,
+                actual_cost=None if cost is None else cost.actual(result.data),
             )
 
         cache.refresh(plan, compute)
@@ -442,7 +612,11 @@ class GraphQLEndpoint:
         return time.monotonic() - started
 
     def _body(
-        self, result: ExecutionResult, waited: float, min_position: int | None
+        self,
+        result: ExecutionResult,
+        waited: float,
+        min_position: int | None,
+        costs: dict[str, Any],
     ) -> dict[str, Any]:
         body: dict[str, Any] = {}
         if result.errors:
@@ -452,20 +626,26 @@ class GraphQLEndpoint:
                 for e in in_response_order(list(result.errors), result.data)
             ]
         body["data"] = result.data
-        body["extensions"] = self._extensions(waited, min_position)
+        body["extensions"] = self._extensions(waited, min_position, costs)
         return body
 
     def _extensions(
-        self, waited: float, min_position: int | None, *, position: int | None = None
+        self,
+        waited: float,
+        min_position: int | None,
+        costs: dict[str, Any],
+        *,
+        position: int | None = None,
     ) -> dict[str, Any]:
-        """`readModel`: the position the answer reflects (a cached one: at least its stamp)."""
+        """`readModel`: the position the answer reflects (a cached one: at least its stamp);
+        `cost`: what the operation was priced at and what its answer cost."""
         position = self._watcher.position if position is None else position
         read_model: dict[str, Any] = {"position": position, "lagMs": self._watcher.lag_ms()}
         if min_position is not None:
             read_model["minPosition"] = min_position
             read_model["minPositionReached"] = position >= min_position
             read_model["waitedMs"] = round(waited * 1000)
-        return {"readModel": read_model}
+        return {"readModel": read_model, "cost": costs}
 
 
 def _is_persisted(graphql_request: GraphQLRequest) -> bool:

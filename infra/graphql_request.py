@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from infra.media_types import JSON, content_charset, media_type_essence
+from infra.request_limits import BodyTooLargeError, read_body
 
 MIN_POSITION_HEADER = "vitrine-min-position"
 
@@ -80,11 +81,22 @@ def parse_min_position(headers: Mapping[str, str]) -> int | None:
     raw = headers.get(MIN_POSITION_HEADER)
     if raw is None:
         return None
-    if not raw.strip().isdigit() or len(raw.strip()) > 18:
+    # ASCII digits only: str.isdigit() also says yes to "²" (a latin-1 header byte), which
+    # int() refuses.
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or len(raw.strip()) > 18:
         raise RequestError(
             400, "INVALID_HEADER", "Vitrine-Min-Position: must be a non-negative integer"
         )
     return int(raw)
+
+
+def payload_too_large(limit: int) -> RequestError:
+    """413 for a body over `limit` bytes (VITRINE_MAX_BODY_BYTES)."""
+    return RequestError(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        f"the body is larger than {limit} bytes, the most this server accepts",
+    )
 
 
 def _json_param(raw: str, name: str) -> Any:
@@ -94,8 +106,9 @@ def _json_param(raw: str, name: str) -> Any:
         raise RequestError(400, "BAD_REQUEST", f"`{name}` must be JSON") from None
 
 
-async def read_json_body(request: Request) -> Any:
-    """A POST body: JSON in UTF-8 and nothing else (415 otherwise, 400 if it does not parse)."""
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """A POST body: JSON in UTF-8 and nothing else (415 otherwise, 400 if it does not parse,
+    413 past `max_bytes`, found before the rest is read)."""
     content_type = request.headers.get("content-type")
     if content_type is None or media_type_essence(content_type) != JSON:
         raise RequestError(
@@ -106,7 +119,10 @@ async def read_json_body(request: Request) -> Any:
     charset = content_charset(content_type)
     if charset is not None and charset not in ("utf-8", "utf8"):
         raise RequestError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body encoded in UTF-8")
-    body = await request.body()
+    try:
+        body = await read_body(request, max_bytes)
+    except BodyTooLargeError as exc:
+        raise payload_too_large(exc.limit) from None
     if not body:
         raise RequestError(400, "INVALID_JSON", "the body is empty: send a JSON object")
     try:

@@ -43,6 +43,7 @@ def pq_push(file: Path, client: str) -> None:
     same manifest again changes nothing.
     """
     from infra import cli
+    from infra.graphql_documents import validation_rules
     from persisted_queries.manifest import ManifestError
     from persisted_queries.plans.report import plan_report
     from persisted_queries.registration import push_manifest
@@ -51,11 +52,12 @@ def pq_push(file: Path, client: str) -> None:
 
     schema = build_schema()._schema
     raw = file.read_bytes()
+    rules = validation_rules(introspection=cli._settings().introspection_enabled)
 
     async def push(url: str) -> str:
         await cli._migrate(url)
         async with _store(url) as store:
-            result = await push_manifest(store, schema, raw, client_name=client)
+            result = await push_manifest(store, schema, raw, client_name=client, rules=rules)
         where = f"the list of client {client!r}" if client else "the shared list"
         plans = plan_report(schema, result.bodies)
         lines = [

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
 from infra.graphql_documents import DocumentCache
+from infra.operation_limits import OperationLimits
 from infra.readpool import ReadPool
 from infra.settings import Settings
-from persisted_queries.admin import PersistedQueriesAdmin
+from persisted_queries.admin import AdminGuard, PersistedQueriesAdmin
 from persisted_queries.plans import PlanCompiler
 from persisted_queries.plans.compiler import PlanStats
 from persisted_queries.provider import PersistedDocuments, SafelistMode
@@ -58,20 +59,39 @@ def persisted_queries(
     schema: GraphQLSchema,
     *,
     policy_of: Callable[[DocumentNode, str | None], Any] | None = None,
+    admin_guard: AdminGuard | None = None,
 ) -> PersistedQueries:
-    """`policy_of` gives each compiled plan its response-cache policy at compile time."""
+    """`policy_of` gives each compiled plan its response-cache policy at compile time;
+    `admin_guard` checks the admin routes' API keys (without one they answer 403)."""
     redis = redis_client(settings.redis_url)
     store = DocumentStore(engine, reads, redis=redis)
-    plans = PlanCompiler(schema, enabled=settings.compiled_plans, policy_of=policy_of)
+    introspection = settings.introspection_enabled
+    plans = PlanCompiler(
+        schema,
+        enabled=settings.compiled_plans,
+        policy_of=policy_of,
+        hide_suggestions=not introspection,
+    )
     documents = PersistedDocuments(
-        DocumentCache(schema),
+        DocumentCache(schema, introspection=introspection, limits=operation_limits(settings)),
         store,
         apq_enabled=settings.apq_enabled,
         mode=SafelistMode(settings.safelist_mode),
         on_persisted=plans.prepare,
     )
-    admin = PersistedQueriesAdmin(store, schema, token=settings.admin_token, provider=documents)
+    admin = PersistedQueriesAdmin(store, schema, guard=admin_guard, provider=documents)
     return PersistedQueries(documents, store, redis, plans, admin.routes())
+
+
+def operation_limits(settings: Settings) -> OperationLimits:
+    """The limits free-form documents are held to (VITRINE_MAX_DEPTH, ..., _MAX_TOKENS)."""
+    return OperationLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_root_fields=settings.max_root_fields,
+        max_directives=settings.max_directives,
+        max_tokens=settings.max_tokens,
+    )
 
 
 class PlanCollector(Collector):

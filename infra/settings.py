@@ -14,11 +14,22 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from infra.auth_keys import check_secrets, parse_secrets
+from infra.operation_cost import DEFAULT_MAX_COST
+from infra.operation_limits import OperationLimits
+from infra.rate_limits.client_ip import parse_networks
+from infra.rate_limits.policies import parse_quota
+
+_LIMITS = OperationLimits()  # the operation limits' defaults
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 # HS256 keys shorter than the hash are brute-forceable (RFC 7518, section 3.2).
 MIN_JWT_SECRET_BYTES = 32
+# The same floor for request-signing secrets (HMAC-SHA256 too).
+MIN_SIGNING_SECRET_BYTES = 32
 # Never echoed back in an error message.
-_SECRET_VARIABLES = frozenset({"VITRINE_JWT_SECRET"})
+_SECRET_VARIABLES = frozenset(
+    {"VITRINE_JWT_SECRET", "VITRINE_JWT_KEYS", "VITRINE_SERVICE_SIGNING_SECRET"}
+)
 
 
 class Mode(StrEnum):
@@ -52,7 +63,9 @@ class Settings(BaseSettings):
         default=2000, ge=0, description="Longest wait for Vitrine-Min-Position."
     )
     service_token: str | None = Field(
-        default=None, description="Bearer token for POST /events; generated per data dir if unset."
+        default=None,
+        description="Bootstrap API key for POST /events, signed with "
+        "VITRINE_SERVICE_SIGNING_SECRET; generated per data dir in development if unset.",
     )
     jwt_secret: str | None = Field(
         default=None,
@@ -79,7 +92,8 @@ class Settings(BaseSettings):
         description="Run persisted documents on compiled plans (false: graphql-core for all).",
     )
     admin_token: str | None = Field(
-        default=None, description="Bearer token for /admin/persisted-queries; unset turns it off."
+        default=None,
+        description="Bootstrap API key for /admin/persisted-queries (besides `vitrine keys`).",
     )
     graphiql: bool | None = Field(default=None, description="Defaults to on in development.")
     csrf_prevention: bool = Field(
@@ -111,6 +125,195 @@ class Settings(BaseSettings):
     cdn_purge_token: str | None = None
     cdn_purge_header: str = Field(
         default="Authorization", description="Header carrying the token (Bearer if Authorization)."
+    )
+    # --- hardening ---
+    introspection: bool | None = Field(
+        default=None,
+        description="__schema/__type queries and field suggestions; on in development only.",
+    )
+    batching_max: int = Field(
+        default=0, ge=0, le=100, description="Operations per JSON-array POST /graphql; 0 is off."
+    )
+    max_body_bytes: int = Field(
+        default=2_000_000,
+        ge=1024,
+        le=1_000_000_000,
+        description="Largest /graphql body or query string (413/414 beyond, before parsing).",
+    )
+    request_timeout_ms: int = Field(
+        default=10_000,
+        ge=1,
+        le=3_600_000,
+        description="A /graphql or /events request still running then is cancelled: 504.",
+    )
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=63_072_000,
+        description="Strict-Transport-Security max-age; 0 (default) sends none.",
+    )
+
+    # --- identity ---
+    jwt_keys: Annotated[tuple[tuple[str, str], ...], NoDecode] = Field(
+        default=(),
+        description="HS256 keys by key id, `kid:secret,kid:secret` (32+ bytes each): a token "
+        "whose header names a `kid` is verified with that key alone (rotation).",
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None,
+        description="A JSON Web Key Set of RSA public keys: RS256 tokens naming one by `kid`.",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="When set, every viewer token must carry this `iss`."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="When set, every viewer token's `aud` must name this audience."
+    )
+    jwt_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description="Verified tokens remembered until they expire (0: verify every time).",
+    )
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _parse_jwt_keys(cls, value: object) -> object:
+        if not value:
+            return ()
+        if isinstance(value, str):
+            return parse_secrets(value)
+        if isinstance(value, dict):
+            return check_secrets(value.items())
+        return check_secrets(value)  # type: ignore[arg-type]
+
+    @field_validator("jwt_jwks_file", "jwt_issuer", "jwt_audience", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    # --- service API keys and request signing ---
+    service_signing_secret: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="HMAC secret(s) VITRINE_SERVICE_TOKEN signs requests with (32+ bytes; "
+        "comma-separated during a rotation); generated per data dir in development if unset.",
+    )
+    api_key_cache_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="How long a process trusts a verified API key: a revocation takes this long.",
+    )
+    nonce_memory_size: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Request nonces one process remembers (alone while Redis is unreachable).",
+    )
+
+    @field_validator("service_signing_secret", mode="before")
+    @classmethod
+    def _split_signing_secrets(cls, value: object) -> object:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple) and any(
+            len(str(secret).encode()) < MIN_SIGNING_SECRET_BYTES for secret in value
+        ):
+            raise ValueError(
+                f"each secret must be at least {MIN_SIGNING_SECRET_BYTES} bytes "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    # --- rate limits ---
+    rate_limits: Literal["on", "shadow", "off"] = Field(
+        default="on",
+        description="on: 429 past a quota; shadow: log and count would-be 429s, refuse nothing.",
+    )
+    rate_limit_reads: str = Field(
+        default="1200/minute", description="Queries per principal (token sub, API key), or off."
+    )
+    rate_limit_reads_per_ip: str = Field(default="6000/minute", description="Queries per IP.")
+    rate_limit_writes: str = Field(default="120/minute", description="Mutations per principal.")
+    rate_limit_writes_per_ip: str = Field(default="600/minute", description="Mutations per IP.")
+    rate_limit_explain: str = Field(
+        default="30/minute",
+        description="explainInsight selections per principal (on top of reads).",
+    )
+    rate_limit_explain_per_ip: str = Field(default="120/minute")
+    rate_limit_events: str = Field(default="600/minute", description="POST /events per API key.")
+    rate_limit_events_per_ip: str = Field(default="1200/minute")
+    rate_limit_cost_bucket: bool = Field(
+        default=False,
+        description="Count the reads quotas in query cost points (each query pays its requested "
+        "cost) rather than in requests.",
+    )
+    rate_limit_redis_timeout_ms: int = Field(
+        default=250,
+        ge=1,
+        le=10_000,
+        description="Per shared check; slower is answered locally (and trips the breaker).",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated CIDRs whose X-Forwarded-For names the client (none: the "
+        "direct peer is the client).",
+    )
+
+    @field_validator(
+        "rate_limit_reads",
+        "rate_limit_reads_per_ip",
+        "rate_limit_writes",
+        "rate_limit_writes_per_ip",
+        "rate_limit_explain",
+        "rate_limit_explain_per_ip",
+        "rate_limit_events",
+        "rate_limit_events_per_ip",
+    )
+    @classmethod
+    def _check_quota(cls, value: str) -> str:
+        parse_quota(value)  # QuotaError is a ValueError: reported with the variable's name
+        return value.strip()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, value: object) -> object:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple):
+            parse_networks(str(part) for part in value)
+        return value
+
+    # --- operation limits and cost ---
+    # Free-form text only (registered persisted documents are trusted); defaults and
+    # their sources in the README (GraphQL Armor, Apollo Router).
+    max_depth: int = Field(
+        default=_LIMITS.max_depth, ge=1, le=1000, description="Deepest field of an operation."
+    )
+    max_aliases: int = Field(
+        default=_LIMITS.max_aliases, ge=0, le=100_000, description="Aliases per operation."
+    )
+    max_root_fields: int = Field(
+        default=_LIMITS.max_root_fields, ge=1, le=100_000, description="Root fields per operation."
+    )
+    max_directives: int = Field(
+        default=_LIMITS.max_directives, ge=0, le=100_000, description="Directives per operation."
+    )
+    max_tokens: int = Field(
+        default=_LIMITS.max_tokens,
+        ge=1,
+        le=100_000,
+        description="Tokens per document: the parser stops reading there.",
+    )
+    max_cost: int = Field(
+        default=DEFAULT_MAX_COST,
+        ge=1,
+        le=1_000_000_000,
+        description="Requested cost of one operation, persisted ones included (extensions.cost).",
     )
 
     @field_validator("database_url")
@@ -159,6 +362,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.mode is Mode.DEVELOPMENT if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT if self.introspection is None else self.introspection
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,13 +15,58 @@ from pathlib import Path
 
 import httpx
 
+from infra.api_keys.signing import sign
+
 TOKEN = "e2e-service-token"
+SIGNING_SECRET = "e2e-service-signing-secret-0123456789abcdef"
+
+
+def signed_headers(
+    key: str,
+    secret: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    query: str = "",
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """`Authorization` and the three signature headers of a request (docs/security.md)."""
+    return {
+        "Authorization": f"Bearer {key}",
+        **sign(
+            secret,
+            method=method,
+            path=path,
+            query=query,
+            body=body,
+            timestamp=int(time.time()) if timestamp is None else timestamp,
+            nonce=secrets.token_urlsafe(16) if nonce is None else nonce,
+        ),
+    }
 
 
 @dataclass(frozen=True)
 class Server:
     url: str
     token: str
+    signing_secret: str = SIGNING_SECRET
+
+    def post_events(
+        self, body: bytes, content_type: str = "application/json", **headers: str
+    ) -> httpx.Response:
+        """POST /events signed with the service key, as every client of /events must."""
+        return httpx.post(
+            f"{self.url}/events",
+            content=body,
+            headers={
+                "Content-Type": content_type,
+                **signed_headers(self.token, self.signing_secret, "POST", "/events", body),
+                **headers,
+            },
+            timeout=30,
+        )
 
     def graphql(
         self, query: str, variables: dict[str, object] | None = None, **headers: str
@@ -47,7 +93,10 @@ def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterat
         **os.environ,
         "VITRINE_DATABASE_URL": database_url,
         "VITRINE_SERVICE_TOKEN": TOKEN,
+        "VITRINE_SERVICE_SIGNING_SECRET": SIGNING_SECRET,
         "VITRINE_DATA_DIR": str(data_dir),
+        # Tests hammer servers from one address: rate limits only where a test asks for them.
+        "VITRINE_RATE_LIMITS": "off",
         **{f"VITRINE_{k.upper()}": v for k, v in settings.items()},
     }
     log = (data_dir / f"server-{port}.log").open("wb")
@@ -69,6 +118,9 @@ def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterat
             "--no-access-log",
             "--log-level",
             "warning",
+            # The client address is Vitrine's to work out (VITRINE_TRUSTED_PROXIES), not
+            # uvicorn's: by default it believes X-Forwarded-For from 127.0.0.1.
+            "--no-proxy-headers",
         ],
         env=env,
         stdout=log,
