@@ -27,7 +27,8 @@ from infra.auth_wiring import token_verifier
 from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
 from infra.event_writer import EngineEventWriter
-from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEdge, GraphQLEndpoint
+from infra.graphql_edge import GraphQLEdge
+from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEndpoint
 from infra.http_errors import http_error_response
 from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries

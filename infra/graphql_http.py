@@ -22,7 +22,7 @@ array of operations is refused unless batching is on, and then capped.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,11 +31,11 @@ from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
-from infra.auth import AuthenticationError, Identity, TokenVerifier
+from infra.auth import Identity, TokenVerifier
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
+from infra.graphql_auth import authenticate
 from infra.graphql_batch import answer_batch
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
 from infra.graphql_errors import error_entry, format_error, record_unexpected
@@ -49,12 +49,18 @@ from infra.graphql_request import (
     payload_too_large,
     read_json_body,
 )
+from infra.graphql_responses import (
+    NOT_CACHEABLE,
+    error_response,
+    graphql_response,
+    request_errors_response,
+    unexpected_response,
+)
 from infra.media_types import GRAPHQL_RESPONSE_JSON, JSON, accepts_html, response_media_type
 from infra.operation_cost import DEFAULT_MAX_COST, cost_extension, cost_limit_error
 from infra.rate_limits.gate import RateLimitGate, principal_key
 from infra.rate_limits.limiter import Decision
 from infra.readpool import ReadTimeoutError, ReadUnavailableError
-from infra.request_ids import masked_entry, report_unexpected
 from infra.request_limits import (
     TIMEOUT_CODE,
     TIMEOUT_STATUS,
@@ -78,78 +84,14 @@ from readmodels.segments.queries import segments_by_customers
 from resolvers.context import RequestContext
 from resolvers.viewer import Viewer
 
-NOT_CACHEABLE = "no-store"
 # Routed to the endpoint so that it answers them itself: a 405 that says no-store too.
 GRAPHQL_ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # GET parameters that make a GET a GraphQL request rather than a visit to GraphiQL
 # (GraphiQL keeps its editor in `?q=...&variables=...`, so a reload must still get the page).
 OPERATION_PARAMETERS = ("query", "documentId", "extensions")
-# RFC 6750, section 3: how a refused bearer token is announced.
-INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 # Where `_operate` leaves its rate-limit decision, for `_run` to put the RateLimit
 # headers on whatever the request is answered with from then on.
 RATE_LIMIT_SCOPE_KEY = "vitrine.rate_limit"
-
-
-def graphql_response(
-    body: dict[str, Any],
-    media_type: str,
-    status: int = 200,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """A JSON response in `media_type`, UTF-8, `no-store` unless `headers` say otherwise."""
-    merged = {"cache-control": NOT_CACHEABLE}
-    if headers:
-        merged.update((name.lower(), value) for name, value in headers.items())
-    return Response(orjson.dumps(body), status, merged, media_type=f"{media_type}; charset=utf-8")
-
-
-def error_response(error: RequestError, media_type: str) -> Response:
-    return graphql_response(
-        {"errors": [error_entry(error.message, error.code)]},
-        media_type,
-        error.status,
-        error.headers,
-    )
-
-
-def request_errors_response(errors: list[dict[str, Any]], media_type: str) -> Response:
-    """GraphQL request errors (parse, validation, operation, variables): nothing ran, so
-    no `data`; 400 under graphql-response+json, 200 under legacy application/json."""
-    status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-    return graphql_response({"errors": errors}, media_type, status)
-
-
-def _unexpected(error: Exception, request: Request, media_type: str) -> Response:
-    """500 with the fixed message and the request id; the detail goes to the log."""
-    request_id = report_unexpected(error, f"answering {request.method} /graphql")
-    return graphql_response({"errors": [masked_entry(request_id)]}, media_type, 500)
-
-
-def unauthenticated(message: str) -> RequestError:
-    """A request whose Authorization header identifies nobody: 401, never anonymous."""
-    return RequestError(401, "UNAUTHENTICATED", message, headers=INVALID_TOKEN_HEADERS)
-
-
-def authenticate(
-    authorization: str, verifier: TokenVerifier, *, now: float | None = None
-) -> Identity:
-    """The identity of an `Authorization: Bearer <jwt>` header value, or UNAUTHENTICATED."""
-    scheme, _, token = authorization.strip().partition(" ")
-    if not scheme:
-        raise unauthenticated(
-            "the Authorization header is empty: send `Bearer <token>`, or no header at all"
-        )
-    if scheme.lower() != "bearer":
-        # The value is not echoed: it may be a credential meant for someone else.
-        raise unauthenticated("the Authorization header must be `Bearer <token>`")
-    token = token.strip()
-    if not token:
-        raise unauthenticated("the Authorization header has no token after `Bearer`")
-    try:
-        return verifier.verify(token, now=now)
-    except AuthenticationError as exc:
-        raise unauthenticated(exc.message) from None
 
 
 def check_method(method: str, operation: OperationType) -> None:
@@ -247,11 +189,11 @@ class GraphQLEndpoint:
             raise
         except TimeoutError as error:
             if not deadline.expired:
-                return _unexpected(error, request, media_type or JSON)
+                return unexpected_response(error, request, media_type or JSON)
             timed_out = RequestError(TIMEOUT_STATUS, TIMEOUT_CODE, timeout_message(self._timeout))
             return error_response(timed_out, media_type or JSON)
         except Exception as error:
-            return _unexpected(error, request, media_type or JSON)
+            return unexpected_response(error, request, media_type or JSON)
 
     async def _answer(self, request: Request, media_type: str | None) -> Response:
         if request.method not in ("GET", "POST"):
@@ -317,7 +259,7 @@ class GraphQLEndpoint:
         except ClientDisconnect:
             raise
         except Exception as error:
-            return _unexpected(error, request, media_type)
+            return unexpected_response(error, request, media_type)
 
     def _wants_ide(self, request: Request) -> bool:
         return (
@@ -669,32 +611,3 @@ def _never_ran(result: ExecutionResult) -> bool:
 def _first_operation_name(prepared: PreparedDocument) -> str | None:
     names = [n for n in prepared.operations if n]
     return names[0] if len(names) == 1 else None
-
-
-class GraphQLEdge:
-    """ASGI middleware: /graphql requests go straight to the endpoint.
-
-    A persisted request on a compiled plan spends about a millisecond in all;
-    Starlette's router and exception middleware would add their per-request
-    layers to every one of them. This hands GET and POST /graphql to the
-    endpoint directly (the same endpoint, so the same answers), and
-    everything else to the app.
-    """
-
-    def __init__(self, app: ASGIApp, endpoint: GraphQLEndpoint) -> None:
-        self.app = app
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] != "/graphql"
-            or scope["method"] not in ("GET", "POST")
-        ):
-            await self.app(scope, receive, send)
-            return
-        try:
-            response = await self.endpoint(Request(scope, receive))
-        except ClientDisconnect:
-            return  # nobody is left to answer
-        await response(scope, receive, send)

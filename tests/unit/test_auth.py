@@ -14,7 +14,7 @@ import pytest
 from infra.app import jwt_secret
 from infra.auth import AuthenticationError, Identity, TokenVerifier, decode_token, mint_token
 from infra.auth_keys import build_keyring
-from infra.graphql_http import INVALID_TOKEN_HEADERS, authenticate
+from infra.graphql_auth import INVALID_TOKEN_HEADERS, authenticate
 from infra.graphql_request import RequestError
 from infra.settings import SettingsError, load_settings
 

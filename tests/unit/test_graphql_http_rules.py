@@ -7,13 +7,9 @@ import pytest
 from graphql import OperationType
 
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, is_preflighted
-from infra.graphql_http import (
-    check_method,
-    error_response,
-    graphql_response,
-    requested_operation_type,
-)
+from infra.graphql_http import check_method, requested_operation_type
 from infra.graphql_request import RequestError, parse_min_position
+from infra.graphql_responses import error_response, graphql_response
 from infra.media_types import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
