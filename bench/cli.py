@@ -18,7 +18,7 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache", "plans", "pricing", "dashboard", "feeds")
+ONLY_PHASES = ("cache", "plans", "pricing", "dashboard", "feeds", "security")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
 FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)

@@ -819,6 +819,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             _phases(results),
         ]
         return _with_problems(parts, results)
+    if only == "security":
+        parts += [
+            *security_section(results.get("security")),
+            "### Phases (seconds)",
+            _phases(results),
+        ]
+        return _with_problems(parts, results)
     if only in ("dashboard", "feeds"):
         parts += [
             *(dashboard_section(results.get("dashboard")) if only == "dashboard" else []),
@@ -862,6 +869,26 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         _phases(results),
     ]
     return _with_problems(parts, results)
+
+
+def security_section(security: Mapping[str, Any] | None) -> list[str]:
+    """The protections' overhead on ProductPage (bench.security)."""
+    from bench.security import cost_line, security_table
+
+    parts = ["### Protections on ProductPage (auth, rate limits, cost)"]
+    if not security:
+        return [*parts, "_not run_"]
+    if "runs" not in security:
+        return [*parts, "_" + str(security.get("error") or security.get("skipped")) + "_"]
+    parts += [
+        security_table(dict(security)),
+        f"Medians of {security['rounds']} interleaved rounds; the baseline's rounds spread"
+        f" {security['baseline_spread']}x (fastest / slowest): the noise to read the ratios"
+        " against.",
+    ]
+    if security.get("cost_inprocess"):
+        parts.append(cost_line(dict(security["cost_inprocess"])))
+    return parts
 
 
 def _phases(results: Mapping[str, Any]) -> str:

@@ -63,6 +63,8 @@ INPROCESS_BODIES = 20
 # `--only pricing`: the operations whose answers run the pricing engine (PriceCart, with
 # its 50-line variant, and ProductPage, with its recommendations priced too).
 PRICING_OPERATIONS = ("PriceCart", "ProductPage")
+# `--only security`: the operation the edge's protections are measured on (bench.security).
+SECURITY_OPERATIONS = ("ProductPage",)
 FRESHNESS_TOKEN = "bench-freshness-token"
 
 
@@ -87,7 +89,7 @@ class SuiteOptions:
     pricing_phase: bool = True
     dashboard_phase: bool = True
     feeds_phase: bool = True
-    # "cache", "plans" or "pricing": the dataset, the workload, that phase;
+    # "cache", "plans", "pricing" or "security": the dataset, the workload, that phase;
     # "dashboard", "feeds": the dataset and that phase (they draw no workload).
     only: str | None = None
     freshness_samples: int = 200
@@ -163,6 +165,8 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
             results["plans"] = _plans(run, main, chosen, requests)
         elif options.only == "pricing":
             _pricing_only(run, main, requests, results)
+        elif options.only == "security":
+            results["security"] = _security(run, main, requests)
         else:
             _all_phases(run, server_url, datasets, catalogue, chosen, requests, results)
     results["phases_seconds"] = run.phases
@@ -246,6 +250,30 @@ def _cache(
     )
     with run.phase("cache"):
         return _guarded(run, "cache phase", lambda: measure_cache(context, chosen, requests))
+
+
+def _security(run: Run, main: Dataset, requests: dict[str, list[Body]]) -> dict[str, Any]:
+    """Auth, rate limits and cost analysis on ProductPage, each against the same run
+    without them (bench.security)."""
+    from bench.security import OPERATION, SecurityContext, configs, measure_security
+
+    context = SecurityContext(
+        database_url=main.url,
+        redis_url=redis_url(),
+        settings=run.options.load,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        workers=run.options.workers,
+        rounds=2 if run.options.quick else 3,
+    )
+    runs = len(configs(context.redis_url)) * context.rounds
+
+    def work() -> dict[str, Any]:
+        with _ticking(f"{OPERATION}: protections on and off", runs, run.options) as tick:
+            return measure_security(context, requests[OPERATION], tick)
+
+    with run.phase("security"):
+        return _guarded(run, "security phase", work)
 
 
 def _plans(
@@ -422,6 +450,8 @@ def _operations(options: SuiteOptions) -> tuple[Catalogue, list[Operation]]:
     names = options.operations
     if names is None and options.only == "pricing":
         names = PRICING_OPERATIONS
+    if names is None and options.only == "security":
+        names = SECURITY_OPERATIONS
     return catalogue, _choose(catalogue, names)
 
 
