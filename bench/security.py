@@ -70,6 +70,12 @@ RATE_LIMITS_ON = {
 }
 
 
+# Five servers stay up together: small pools keep them inside PostgreSQL's
+# max_connections (100 by default) beside whatever else uses the server; the
+# same pool for every configuration, so the ratios stay fair.
+POOL = {"VITRINE_POOL_SIZE": "5", "VITRINE_POOL_MAX_OVERFLOW": "5"}
+
+
 class Config(NamedTuple):
     """One measured configuration: its server's environment and whether requests carry a token."""
 
@@ -81,11 +87,11 @@ class Config(NamedTuple):
 
 def configs(redis_url: str) -> tuple[Config, ...]:
     """The configurations in the order they take turns (the baseline first)."""
-    limits = {**RATE_LIMITS_ON, "VITRINE_REDIS_URL": redis_url}
+    limits = {**POOL, **RATE_LIMITS_ON, "VITRINE_REDIS_URL": redis_url}
     by_cost = {**limits, "VITRINE_RATE_LIMIT_COST_BUCKET": "true"}
     return (
-        Config("baseline", "baseline (anonymous, rate limits off)", {}, False),
-        Config("auth", "+ auth (CUSTOMER bearer token)", {}, True),
+        Config("baseline", "baseline (anonymous, rate limits off)", POOL, False),
+        Config("auth", "+ auth (CUSTOMER bearer token)", POOL, True),
         Config("rate_limits", "+ rate limits (Redis)", limits, False),
         Config("rate_limits_cost", "+ rate limits charged by cost (Redis)", by_cost, False),
         Config("all", "auth + rate limits charged by cost", by_cost, True),
