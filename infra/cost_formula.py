@@ -28,7 +28,14 @@ from graphql import (
     get_named_type,
 )
 
-from infra.cost_weights import OBJECT_COST, SATURATION, UNPAGED, PageSize, field_cost
+from infra.cost_weights import (
+    OBJECT_COST,
+    SATURATION,
+    UNPAGED,
+    FieldCost,
+    PageSize,
+    field_cost,
+)
 from infra.fragment_order import dependency_order
 
 
@@ -42,6 +49,10 @@ class Cost:
         self.terms = terms
 
     def __add__(self, other: Cost) -> Cost:
+        # An empty side gives the other one itself: sibling fields that spread one fragment
+        # then hold the same formula, which `CostFormulas._field` shares between them.
+        if not self.fixed and not self.terms:
+            return other
         if not other.terms:
             return Cost(self.fixed + other.fixed, self.terms) if other.fixed else self
         merged: dict[tuple[PageSize, int], tuple[int, PageSize, Cost]] = {}
@@ -54,6 +65,8 @@ class Cost:
 
     def times(self, page: PageSize) -> Cost:
         """This cost once per item of a list of `page` items."""
+        if not self.fixed and not self.terms:
+            return self
         if page.variable is None:
             n = page.value
             return Cost(
@@ -65,12 +78,34 @@ class Cost:
         return Cost(0, ((1, page, self),))
 
     def evaluate(self, variables: Mapping[str, Any] | None, defaults: Mapping[str, int]) -> int:
+        """The cost with a request's page sizes. Sibling fields share their sub-formulas
+        (every use of a fragment is its one formula), so the formula is a DAG that, walked
+        as a tree, is exponential in its depth: each sub-formula is evaluated once per call,
+        and the sum stops at SATURATION."""
+        return self._evaluate(variables, defaults, {}, {})
+
+    def _evaluate(
+        self,
+        variables: Mapping[str, Any] | None,
+        defaults: Mapping[str, int],
+        sizes: dict[PageSize, int],
+        done: dict[int, int],
+    ) -> int:
+        # `done` is keyed by id(): every sub-formula is alive (held by this one) for the call.
         total = self.fixed
         for coefficient, page, sub in self.terms:
-            size = page.resolve(variables, defaults)
-            if size:
-                total += coefficient * size * sub.evaluate(variables, defaults)
-        return min(total, SATURATION)
+            size = sizes.get(page)
+            if size is None:
+                size = sizes[page] = page.resolve(variables, defaults)
+            if not size:
+                continue
+            each = done.get(id(sub))
+            if each is None:
+                each = done[id(sub)] = sub._evaluate(variables, defaults, sizes, done)
+            total += coefficient * size * each
+            if total >= SATURATION:
+                return SATURATION
+        return total
 
 
 ZERO = Cost()
@@ -84,6 +119,10 @@ class CostFormulas:
         self._schema = schema
         # A fragment's price: (cost, cost per item of the enclosing page), see `selection`.
         self._fragments: dict[str, tuple[Cost, Cost]] = {}
+        # Uses of one field with one page size and the same sub-formulas get one formula,
+        # so that their sum is one term (`k` sibling uses: coefficient k), not k terms.
+        # The sub-formulas are kept in the value: the ids in the key stay theirs.
+        self._uses: dict[tuple[str, str, PageSize, int, int], tuple[Cost, Cost, Cost, Cost]] = {}
         for name in dependency_order(fragments):
             fragment = fragments[name]
             condition = schema.get_type(fragment.type_condition.name.value)
@@ -130,6 +169,19 @@ class CostFormulas:
             get_named_type(definition.type), node.selection_set
         )
         page = charge.page_size(node)
+        key = (parent.name, name, page, id(child_fixed), id(child_items))
+        use = self._uses.get(key)
+        if use is None:
+            use = self._uses[key] = (
+                *self._priced(charge, page, child_fixed, child_items),
+                child_fixed,
+                child_items,
+            )
+        return use[0], use[1]
+
+    def _priced(
+        self, charge: FieldCost, page: PageSize, child_fixed: Cost, child_items: Cost
+    ) -> tuple[Cost, Cost]:
         inner = page if charge.pages is not None and not charge.is_list else UNPAGED
         children = child_fixed + child_items.times(inner)
         if not charge.is_list:

@@ -11,7 +11,9 @@ The weights follow Shopify's (what its clients already read in
 - a mutation root field costs 10 more: it writes.
 
 Requested cost counts each list as long as it may be: its `first` (or
-`last`, `limit`) argument, the variable's value, the variable's default,
+`last`, `limit`) argument, the variable's value (an integral float, which
+graphql-core's Int accepts, as its integer; any other non-null value as
+PAGE_SIZE_CAP: pricing is never below what runs), the variable's default,
 the schema's default, or, for a variable that has none, PAGE_SIZE_CAP, the
 largest page the resolvers return. `edges` and `nodes` are as long as their
 connection's page. A list without a page argument (a product's images, a
@@ -25,6 +27,7 @@ schema, and production refuses it anyway.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,9 +69,7 @@ class PageSize:
         if name is None:
             return self.value
         given = variables.get(name, defaults.get(name)) if variables else defaults.get(name)
-        if isinstance(given, int) and not isinstance(given, bool):
-            return capped(given)
-        return self.value
+        return self.value if given is None else page_size_of(given)
 
 
 UNPAGED = PageSize(None, UNPAGED_LIST_SIZE)
@@ -108,6 +109,20 @@ class FieldCost:
 
 def capped(size: int) -> int:
     return max(0, min(size, PAGE_SIZE_CAP))
+
+
+def page_size_of(value: object) -> int:
+    """The page a variable's value asks for, never less than what execution will use.
+    graphql-core's Int takes integral floats (`100.0`, and JSON's `1e2` is a float), so
+    they count as their integer; a bool or any other value is refused when the variables
+    are coerced, but is priced as the largest page all the same."""
+    if isinstance(value, bool):
+        return PAGE_SIZE_CAP
+    if isinstance(value, int):
+        return capped(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return capped(int(value))
+    return PAGE_SIZE_CAP
 
 
 def field_cost(

@@ -19,9 +19,10 @@ Safelist modes, named as in Apollo Router:
 Ids are looked up in the list of the request's `apollographql-client-name`
 first, then in the shared list.
 
-Registered documents (found by id or hash, or safelisted text) are trusted:
-the operation limits hold free-form text only, and APQ registration is
-free-form text until it passes them (`infra.graphql_documents`).
+Manifest documents (found by id or hash, or safelisted text) are trusted:
+the operation limits do not hold them. APQ documents are free-form text,
+held to the limits when registered and again when loaded from the store
+(`infra.graphql_documents`).
 """
 
 from __future__ import annotations
@@ -235,8 +236,11 @@ class PersistedDocuments:
         if document is None:
             self._documents.put((client, key), None, self._miss_ttl)
             return None
-        # Registered (a manifest, or APQ text that passed the operation limits): trusted.
-        resolved = _Resolved(document, self.cache.get(document.body, trusted=True))
+        # Only a manifest (pushed by a release) is trusted. An APQ row passed the limits of
+        # whichever replica registered it, when it did (or predates them): it is held to
+        # ours, measured once per document like any free-form text.
+        trusted = document.source == MANIFEST
+        resolved = _Resolved(document, self.cache.get(document.body, trusted=trusted))
         self._persisted(resolved.prepared)
         self._documents.put((client, key), resolved, self._memory_ttl)
         return resolved

@@ -426,3 +426,84 @@ async def test_an_operation_over_the_cost_is_refused_before_anything_runs(
         maxCost=143,
     )
     assert await event_count(world) == before + 13
+
+
+def chained_recommendations(width: int, levels: int) -> str:
+    """F0 has `width` fields `recommendations(first: $n) { ...F1 }`, F1 the same with F2...:
+    within every default limit, a formula of width^levels paths that share sub-formulas."""
+    fragments = []
+    for i in range(levels):
+        inner = f"...F{i + 1}" if i + 1 < levels else "id"
+        fields = " ".join(f"recommendations(first: $n) {{ {inner} }}" for _ in range(width))
+        fragments.append(f"fragment F{i} on Product {{ {fields} }}")
+    return 'query Q($n: Int) { product(slug: "mug") { ...F0 } } ' + " ".join(fragments)
+
+
+def test_sibling_lists_sharing_fragments_are_priced_at_once(server: Server) -> None:
+    """10 sibling lists over 8 levels (10^8 paths: seconds per request when the formula was
+    walked as a tree), within every default limit, are priced and refused by their cost."""
+    query = chained_recommendations(10, 8)
+    level = 0
+    for _ in range(8):
+        level = 10 * (2 + 1 * (1 + level))  # 10 lists of one product, each spreading the next
+    refused = post(server, {"query": query, "variables": {"n": 1}})
+    assert refused.status_code == 400
+    assert refused.json() == refusal(
+        f"this operation may cost {1 + level}, more than the 5000 allowed per request: ask "
+        "for fewer items (a smaller `first`), or split it into several operations",
+        code="COST_LIMIT_EXCEEDED",
+        cost=1 + level,
+        maxCost=5000,
+    )
+
+
+def test_sibling_lists_sharing_fragments_run_when_cheap(server: Server) -> None:
+    """4 sibling lists over 8 levels with `$n: 0` cost their empty lists, and run."""
+    empty = post(server, {"query": chained_recommendations(4, 8), "variables": {"n": 0}})
+    assert empty.status_code == 200
+    assert empty.json()["data"] == {"product": {"recommendations": []}}
+    assert empty.json()["extensions"]["cost"] == {
+        "requestedQueryCost": 1 + 4 * 2,
+        "actualQueryCost": 1 + 2,
+        "throttleStatus": None,
+    }
+
+
+NESTED_PAGES = (
+    "query Q($n: Int, $m: Int) "
+    "{ products(first: $n) { nodes { recommendations(first: $m) { id } } } }"
+)
+
+
+@pytest.mark.parametrize("variables", [b'{"n":100.0,"m":100.0}', b'{"n":1e2,"m":1e2}'])
+def test_a_float_page_size_is_priced_as_the_integer_it_runs_as(
+    server: Server, variables: bytes
+) -> None:
+    """graphql-core's Int takes `100.0` and `1e2` (JSON floats) as 100: 100 products of 100
+    recommendations cost 10303 however they are written, and are refused."""
+    body = b'{"query":' + orjson.dumps(NESTED_PAGES) + b',"variables":' + variables + b"}"
+    response = httpx.post(
+        f"{server.url}/graphql",
+        content=body,
+        headers={"Accept": GRAPHQL_RESPONSE, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert response.json() == refusal(
+        "this operation may cost 10303, more than the 5000 allowed per request: ask for "
+        "fewer items (a smaller `first`), or split it into several operations",
+        code="COST_LIMIT_EXCEEDED",
+        cost=10303,
+        maxCost=5000,
+    )
+
+
+def test_an_integral_float_page_size_runs_as_its_integer(server: Server) -> None:
+    """`2.0` and `3.0` run as 2 and 3: the same answer and the same cost, 15, as the integers."""
+    as_floats = post(server, {"query": NESTED_PAGES, "variables": {"n": 2.0, "m": 3.0}})
+    as_ints = post(server, {"query": NESTED_PAGES, "variables": {"n": 2, "m": 3}})
+    assert as_floats.status_code == as_ints.status_code == 200
+    assert "errors" not in as_floats.json()
+    assert as_floats.json()["data"] == as_ints.json()["data"]
+    assert as_floats.json()["extensions"]["cost"]["requestedQueryCost"] == 15
+    assert as_ints.json()["extensions"]["cost"] == as_floats.json()["extensions"]["cost"]

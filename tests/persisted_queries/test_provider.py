@@ -10,9 +10,11 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infra.graphql_documents import DocumentCache, PreparedDocument
+from infra.graphql_documents import DocumentCache, DocumentErrors, PreparedDocument
 from infra.graphql_request import GraphQLRequest, RequestError
+from infra.operation_limits import OperationLimits
 from infra.readpool import ReadPool
+from persisted_queries.documents import APQ, StoredDocument
 from persisted_queries.hashing import sha256_hex
 from persisted_queries.manifest import parse_manifest
 from persisted_queries.provider import PersistedDocuments, SafelistMode
@@ -311,3 +313,41 @@ async def test_removed_documents_stop_after_the_memory_ttl(
     assert isinstance(await documents.provide(by_id("product"), {}), PreparedDocument)
     now[0] = 31.0
     assert (await refusal(documents, by_id("product"))).code == "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+DEEP = '{ product(slug: "mug") { category { parent { name } } } }'  # 4 deep
+
+
+async def test_stored_apq_text_is_held_to_the_limits_and_a_manifest_is_not(
+    store: DocumentStore,
+) -> None:
+    """An APQ row stored before the limits were lowered is refused by them when asked for by
+    hash; the same text pushed in a manifest is trusted and served by its id."""
+    sha = sha256_hex(DEEP)
+    await store.save_apq(
+        StoredDocument(
+            client_name="",
+            id=sha,
+            source=APQ,
+            body=DEEP,
+            sha256=sha,
+            operation_name=None,
+            operation_type="query",
+            normalized_hash=None,
+        )
+    )
+    cache = DocumentCache(SCHEMA, limits=OperationLimits(max_depth=3))
+    documents = PersistedDocuments(cache, store)
+    refused = await documents.provide(apq(sha), {})
+    assert isinstance(refused, DocumentErrors)
+    assert refused.stage == "limits"
+    assert [(e.message, e.extensions) for e in refused.errors] == [
+        (
+            "the operation nests fields 4 deep, deeper than the 3 allowed",
+            {"code": "MAX_DEPTH_LIMIT", "depth": 4, "maxDepth": 3},
+        )
+    ]
+    await push(store, {"deep": DEEP})
+    served = await PersistedDocuments(cache, store).provide(by_id("deep"), {})
+    assert isinstance(served, PreparedDocument)
+    assert list(served.operations) == [None]

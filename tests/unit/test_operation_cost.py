@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, build_schema, parse
 
+from infra.cost_formula import Cost
 from infra.cost_weights import PAGE_SIZE_CAP, SATURATION, UNPAGED_LIST_SIZE
 from infra.operation_cost import OperationCost, cost_extension, cost_limit_error, operation_cost
 from infra.response_cache.entry import CachedResponse
@@ -30,7 +31,9 @@ SCHEMA = build_schema(
     type ItemConnection { edges: [ItemEdge!]! nodes: [Item!]! pageInfo: PageInfo! total: Int! }
     type ItemEdge { cursor: String! node: Item! }
     type PageInfo { hasNextPage: Boolean! }
-    type Item implements Node { id: ID! name: String! price: Money! images: [Image!]! }
+    type Item implements Node {
+      id: ID! name: String! price: Money! images: [Image!]! related(limit: Int): [Item!]!
+    }
     type Image { url: String! }
     type Money { amount: String! }
     type Receipt { item: Item! }
@@ -83,14 +86,24 @@ def test_requested_cost_follows_the_weights(query: str, expected: int) -> None:
         ({"n": 1000}, 3 + PAGE_SIZE_CAP),
         ({"n": -3}, 3),
         ({"n": None}, 3 + 5),
-        ({"n": "12"}, 3 + 5),
-        ({"n": True}, 3 + 5),
+        ({"n": 2.0}, 3 + 2),  # graphql-core's Int takes integral floats
+        ({"n": 1e2}, 3 + PAGE_SIZE_CAP),
+        ({"n": 1e300}, 3 + PAGE_SIZE_CAP),
+        ({"n": 2.5}, 3 + PAGE_SIZE_CAP),
+        ({"n": float("nan")}, 3 + PAGE_SIZE_CAP),
+        ({"n": float("inf")}, 3 + PAGE_SIZE_CAP),
+        ({"n": "12"}, 3 + PAGE_SIZE_CAP),
+        ({"n": True}, 3 + PAGE_SIZE_CAP),
+        ({"n": False}, 3 + PAGE_SIZE_CAP),
+        ({"n": [1]}, 3 + PAGE_SIZE_CAP),
+        ({"n": 2**80}, 3 + PAGE_SIZE_CAP),
     ],
 )
 def test_a_page_variable_is_read_from_the_request(
     variables: dict[str, Any] | None, expected: int
 ) -> None:
-    """`first: $n` costs what the request's `$n` asks for, capped, else the schema's default."""
+    """`first: $n` costs what the request's `$n` asks for (an integral float as its integer),
+    capped, the schema's default when null, and the cap for any value that is not an Int."""
     assert cost_of(BY_VARIABLE).requested(variables) == expected
 
 
@@ -121,6 +134,77 @@ def test_a_fragment_fan_out_is_priced_in_linear_time_and_saturates() -> None:
     cost = cost_of(query)
     assert cost.requested(None) == SATURATION
     assert cost.actual({"shop": {"name": "Mugs"}}) == 1  # execution merges the uses
+
+
+def chained_lists(width: int, levels: int) -> str:
+    """F0 has `width` fields `related(limit: $n) { ...F1 }`, F1 the same with F2, ...: every
+    field of a level shares the formula of the next, a DAG of width^levels paths."""
+    fragments = []
+    for i in range(levels):
+        inner = f"...F{i + 1}" if i + 1 < levels else "name"
+        fields = " ".join(f"related(limit: $n) {{ {inner} }}" for _ in range(width))
+        fragments.append(f"fragment F{i} on Item {{ {fields} }}")
+    return "query ($n: Int) { top(limit: 1) { ...F0 } } " + " ".join(fragments)
+
+
+def chained_lists_cost(width: int, levels: int, n: int) -> int:
+    """What `chained_lists` costs, level by level from the last: width lists of n items."""
+    level = 0
+    for _ in range(levels):
+        level = width * (2 + n * (1 + level))
+    return min(2 + 1 * (1 + level), SATURATION)
+
+
+@pytest.mark.parametrize(("width", "levels", "n"), [(3, 4, 2), (8, 8, 1), (30, 8, 1), (30, 8, 0)])
+def test_shared_sub_formulas_are_evaluated_once_per_request(
+    width: int, levels: int, n: int
+) -> None:
+    """Sibling fields spreading one fragment are priced exactly, each shared sub-formula once:
+    30 fields over 8 levels (30^8 paths, never finishing if walked as a tree) evaluate at once."""
+    cost = cost_of(chained_lists(width, levels))
+    assert cost.requested({"n": n}) == chained_lists_cost(width, levels, n)
+
+
+def test_lists_of_two_page_sizes_sharing_a_fragment_are_evaluated_in_linear_time() -> None:
+    """`related(limit: $n) { ...F }` next to `related(limit: $m) { ...F }`, 40 levels deep:
+    two terms over one sub-formula per level, 2^40 paths, evaluated once each."""
+    levels = 40
+    fragments = " ".join(
+        f"fragment F{i} on Item {{ related(limit: $n) {{ ...F{i + 1} }} "
+        f"related(limit: $m) {{ ...F{i + 1} }} }}"
+        for i in range(levels)
+    )
+    query = (
+        "query ($n: Int, $m: Int) { top(limit: 1) { ...F0 } } "
+        f"{fragments} fragment F{levels} on Item {{ name }}"
+    )
+    level = 0
+    for _ in range(levels):
+        level = 2 + 2 + 1 * (1 + level)  # two lists; $n = 1 item, $m = 0
+    assert cost_of(query).requested({"n": 1, "m": 0}) == 2 + 1 + level
+    assert cost_of(query).requested({"n": 1, "m": 1}) == SATURATION
+
+
+def test_evaluation_visits_each_sub_formula_once() -> None:
+    """Evaluating 8 levels of 8 sibling lists visits each distinct sub-formula once per
+    request (the 8 uses of a level share one): 9 visits, where a walk of the tree makes 8^8."""
+    cost = cost_of(chained_lists(8, 8))
+    visits: list[int] = []
+    evaluate = Cost._evaluate
+
+    def counted(self: Cost, *args: Any) -> int:
+        visits.append(id(self))
+        return evaluate(self, *args)
+
+    Cost._evaluate = counted  # type: ignore[method-assign]
+    try:
+        for n in (0, 1, 2):
+            visits.clear()
+            assert cost.requested({"n": n}) == chained_lists_cost(8, 8, n)
+            assert len(visits) == len(set(visits))
+            assert len(visits) <= 1 + 8  # the formula of one use per level
+    finally:
+        Cost._evaluate = evaluate  # type: ignore[method-assign]
 
 
 def test_actual_cost_counts_the_data_returned() -> None:
