@@ -155,3 +155,29 @@ def test_policies_are_computed_once_per_document() -> None:
     assert len(policies) == 1
     del document
     assert len(policies) == 0
+
+
+def test_a_fragment_spread_many_times_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fragment is walked once however often it is spread: a document of nested
+    fan-outs costs linear time (expanding every spread was exponential: 80 s for 8x8)."""
+    from infra.response_cache import policy
+
+    walked: list[str] = []
+    original = policy._Walk.selections
+
+    def counting(self: object, selection_set: object, parent: object, *, root: bool) -> None:
+        walked.append("x")
+        original(self, selection_set, parent, root=root)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(policy._Walk, "selections", counting)
+    document = parse(
+        "{ a { ...F1 ...F1 } }\n"
+        + "\n".join(
+            f"fragment F{i} on A {{ b {{ id }} {' '.join(['...F' + str(i + 1)] * 8)} }}"
+            for i in range(1, 30)
+        )
+        + "\nfragment F30 on A { id }"
+    )
+    assert operation_policy(SMALL, document, None, HINTS) == CachePolicy(60, Scope.PUBLIC)
+    # The root, then each of the 30 fragments once, and each `b { id }` below them once.
+    assert len(walked) == 1 + 1 + 30 + 29
