@@ -46,10 +46,11 @@ from infra.operation_limits import (
     measure_document,
     too_many_tokens,
 )
-from infra.rate_limits.operations import root_field_names
+from infra.rate_limits.operations import RootSelections, root_selections
 
 # The parser's ceiling for trusted documents (Apollo Router's parser_max_tokens default).
 MAX_TOKENS = 15_000
+NO_ROOT_SELECTIONS = RootSelections({})
 
 
 def validation_rules(*, introspection: bool) -> tuple[type[ASTValidationRule], ...]:
@@ -75,12 +76,13 @@ class PreparedDocument:
     costs: dict[str | None, OperationCost] = field(default_factory=dict, compare=False, repr=False)
     measures: DocumentMeasures | None = field(default=None, compare=False, repr=False)
     limit_errors: tuple[GraphQLError, ...] = field(default=(), compare=False, repr=False)
-    # Each operation's root fields, counted by name: read once here, so that classifying a
-    # request for rate limits (reads, writes, explainInsight) never walks the document.
-    root_fields: dict[str | None, dict[str, int]] = field(init=False, compare=False, repr=False)
+    # Each operation's root fields, counted by name, and its `node` ids: read once here, so
+    # that classifying a request for rate limits (reads, writes, explain) never walks the
+    # document.
+    root_fields: dict[str | None, RootSelections] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "root_fields", root_field_names(self.document))
+        object.__setattr__(self, "root_fields", root_selections(self.document))
 
     def operation_type(self, operation_name: str | None) -> OperationType | None:
         if operation_name is None and len(self.operations) == 1:
@@ -95,9 +97,13 @@ class PreparedDocument:
 
     def root_field_counts(self, operation_name: str | None) -> dict[str, int]:
         """The root fields of the operation `operation_name` selects (empty if none)."""
+        return self.root_selections_of(operation_name).fields
+
+    def root_selections_of(self, operation_name: str | None) -> RootSelections:
+        """The root selections of the operation `operation_name` selects (none if none)."""
         if operation_name is None and len(self.root_fields) == 1:
             return next(iter(self.root_fields.values()))
-        return self.root_fields.get(operation_name, {})
+        return self.root_fields.get(operation_name, NO_ROOT_SELECTIONS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,13 +426,16 @@ class GraphQLEndpoint:
         stays in the request's scope for `_run`'s headers and for `throttleStatus`."""
         if self._rate_limits is None:
             return None
+        roots = prepared.root_selections_of(graphql_request.operation_name)
         decision = await self._rate_limits.graphql(
             request,
             None if identity is None else principal_key("sub", identity.sub),
             operation,
-            prepared.root_field_counts(graphql_request.operation_name),
+            roots.fields,
             cost=cost,
             operation_name=graphql_request.operation_name or _first_operation_name(prepared),
+            node_ids=roots.node_ids,
+            variables=graphql_request.variables,
         )
         request.scope[RATE_LIMIT_SCOPE_KEY] = decision
         return decision

@@ -10,6 +10,7 @@ Redis does not answer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -65,8 +66,14 @@ def policies_from(settings: Settings) -> Policies:
     )
 
 
-def rate_limiting(settings: Settings, registry: CollectorRegistry) -> RateLimiting | None:
-    """The rate limits of one gateway process, their metrics registered on `registry`."""
+def rate_limiting(
+    settings: Settings,
+    registry: CollectorRegistry,
+    *,
+    names_insight: Callable[[str], bool] | None = None,
+) -> RateLimiting | None:
+    """The rate limits of one gateway process, their metrics registered on `registry`;
+    `names_insight` tells whether a `node(id:)` id is an Insight's (charged `explain`)."""
     if settings.rate_limits == "off":
         return None
     timeout = settings.rate_limit_redis_timeout_ms / 1000
@@ -89,4 +96,5 @@ def rate_limiting(settings: Settings, registry: CollectorRegistry) -> RateLimiti
     )
     registry.register(RateLimitCollector(limiter.stats, limiter.gauges))
     proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
-    return RateLimiting(RateLimitGate(limiter, policies_from(settings), proxies), redis)
+    gate = RateLimitGate(limiter, policies_from(settings), proxies, names_insight=names_insight)
+    return RateLimiting(gate, redis)

@@ -10,13 +10,17 @@ A query pays `reads`: one unit, or its requested cost when the reads quota
 is counted in cost (`VITRINE_RATE_LIMIT_COST_BUCKET`). A query selecting
 `explainInsight` also pays `explain`, one unit per selection, so the
 expensive field has its own, stricter budget and cannot be used to spend
-past the reads one. A mutation pays `writes`; POST /events pays `events`.
+past the reads one; so does each root `node(id:)` whose id names an Insight
+(it runs the same pipeline), as told by `names_insight`, a decoder the
+composition root injects (infra does not decode ids; without one, `node` pays
+reads only). A mutation pays `writes`; POST /events pays `events`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql import OperationType
@@ -24,11 +28,13 @@ from starlette.requests import Request
 
 from infra.rate_limits.client_ip import TrustedProxies, peer_key
 from infra.rate_limits.limiter import Decision, RateLimiter
-from infra.rate_limits.operations import EXPLAIN_FIELD
+from infra.rate_limits.operations import EXPLAIN_FIELD, NodeId
 from infra.rate_limits.policies import COST, Policies, Policy
 
 # Longer principal ids are hashed: keys stay short whatever a token's `sub` holds.
 MAX_PRINCIPAL_ID = 64
+# The longest `node` id whose verdict is memoised (about 1 MB of memo at most).
+MEMOISED_ID_LENGTH = 256
 
 
 def principal_key(kind: str, identifier: str) -> str:
@@ -46,8 +52,16 @@ class RateLimitGate:
         limiter: RateLimiter,
         policies: Policies,
         proxies: TrustedProxies | None = None,
+        *,
+        names_insight: Callable[[str], bool] | None = None,
     ) -> None:
         self.limiter = limiter
+        self._names_insight = names_insight
+        # Memoised: the same few literal ids come back with every request of a document.
+        # Only short ids: a client's long strings must not fill the memory with entries.
+        self._names_insight_memo = (
+            None if names_insight is None else functools.lru_cache(maxsize=4096)(names_insight)
+        )
         self._policies = policies
         self._proxies = proxies or TrustedProxies()
         reads = (policies.reads.per_principal, policies.reads.per_ip)
@@ -73,8 +87,11 @@ class RateLimitGate:
         *,
         cost: int | None = None,
         operation_name: str | None = None,
+        node_ids: Sequence[tuple[NodeId, int]] = (),
+        variables: Mapping[str, Any] | None = None,
     ) -> Decision:
-        """Charge a GraphQL operation; `root_fields` counts its root fields by name."""
+        """Charge a GraphQL operation; `root_fields` counts its root fields by name,
+        `node_ids` its root `node` selections' ids (resolved with `variables`)."""
         if operation is OperationType.MUTATION:
             charges = self._write
         else:
@@ -82,6 +99,8 @@ class RateLimitGate:
             if self._cost_bucket and cost is not None:
                 charges = ((self._policies.reads, max(cost, 1)),)
             explains = root_fields.get(EXPLAIN_FIELD, 0)
+            if node_ids:
+                explains += self._insight_lookups(node_ids, variables)
             if explains:
                 charges = (*charges, (self._policies.explain, explains))
         buckets = self._policies.buckets(charges, self.client(request), principal)
@@ -89,6 +108,24 @@ class RateLimitGate:
             operation.value if operation_name is None else f"{operation.value} {operation_name}"
         )
         return await self.limiter.check(buckets, operation=described)
+
+    def _insight_lookups(
+        self, node_ids: Sequence[tuple[NodeId, int]], variables: Mapping[str, Any] | None
+    ) -> int:
+        """How many of the `node` selections name an Insight."""
+        names_insight, memo = self._names_insight, self._names_insight_memo
+        if names_insight is None or memo is None:
+            return 0
+        found = 0
+        for node_id, times in node_ids:
+            value = node_id.literal
+            if node_id.variable is not None and variables and node_id.variable in variables:
+                value = variables[node_id.variable]
+            if not isinstance(value, str):
+                continue
+            if memo(value) if len(value) <= MEMOISED_ID_LENGTH else names_insight(value):
+                found += times
+        return found
 
     async def events(self, request: Request, principal: str | None) -> Decision:
         """Charge one POST /events."""

@@ -36,6 +36,8 @@ log = logging.getLogger("vitrine.rate_limits")
 
 ON, SHADOW, OFF = "on", "shadow", "off"
 RATE_LIMITED = "RATE_LIMITED"
+# The admission of a request that no bucket counts.
+NOTHING_CHARGED = Admission(True, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,13 @@ class RateLimiter:
                     await self._redis.warm()
 
     async def check(self, buckets: tuple[Bucket, ...], *, operation: str) -> Decision:
-        """Charge `buckets` if every one admits the request; `operation` is for the log."""
+        """Charge `buckets` if every one admits the request; `operation` is for the log.
+
+        No buckets (every quota of the request's policies is off) is an admission at
+        once: nothing to count, so no Redis call (an empty script call is an error, and
+        it would open the breaker for every policy) and no header."""
+        if not buckets:
+            return Decision(buckets, NOTHING_CHARGED, self._enforced)
         admission = await self._acquire(buckets)
         decision = Decision(buckets, admission, self._enforced)
         if not admission.allowed:

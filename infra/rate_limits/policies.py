@@ -1,10 +1,10 @@
 """What is limited, and how much: policies parsed once, at start-up.
 
 Four kinds of request have a policy each: `reads` (query operations),
-`writes` (mutations), `explain` (the expensive `explainInsight` root field, on
-top of `reads`) and `events` (POST /events). A policy has a quota per
-principal (the token's subject, or the API key) and one per client IP;
-either may be off. Quotas are written the way the `limits` library parses
+`writes` (mutations), `explain` (the expensive `explainInsight` root field and
+`node(id)` of an Insight, on top of `reads`) and `events` (POST /events). A
+policy has a quota per principal (the token's subject, or the API key) and one
+per client IP; either may be off. Quotas are written the way the `limits` library parses
 them ("600/minute", "10 per 2 seconds") or "off".
 
 A bucket's arithmetic is in whole microseconds (`gcra`), so that Python and

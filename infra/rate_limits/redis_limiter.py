@@ -74,6 +74,8 @@ class RedisLimiter:
         await self._client.script_load(GCRA_SCRIPT)
 
     async def acquire(self, buckets: Sequence[Bucket]) -> Admission:
+        if not buckets:  # the script's MGET of no key is an error: nothing to count anyway
+            return Admission(True, ())
         args: list[int] = []
         for bucket in buckets:
             quota = bucket.limit.quota

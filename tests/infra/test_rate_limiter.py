@@ -10,14 +10,18 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from graphql import OperationType, parse
 from redis.asyncio import Redis
+from starlette.requests import Request
 
+from infra.rate_limits.gate import RateLimitGate
 from infra.rate_limits.gcra import Admission
 from infra.rate_limits.limiter import RateLimiter
 from infra.rate_limits.local_limiter import LocalLimiter
-from infra.rate_limits.policies import Bucket, Limit, Quota
+from infra.rate_limits.operations import NodeId, root_selections
+from infra.rate_limits.policies import Bucket, Limit, Policies, Quota, policy
 from infra.rate_limits.redis_limiter import RedisLimiter
-from infra.response_cache.breaker import CircuitBreaker
+from infra.response_cache.breaker import BreakerState, CircuitBreaker
 
 Acquire = Callable[[list[Bucket]], Any]
 
@@ -194,3 +198,102 @@ async def test_shadow_mode_refuses_nothing_but_logs_and_counts(
         "key={vitrine:rl}:reads:sub:gina operation=query Q retry_after=12"
     )
     assert logged[0].__dict__["policy"] == "reads"
+
+
+def graphql_request(ip: str) -> Request:
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": []}
+    return Request({**scope, "client": (ip, 1), "query_string": b""})
+
+
+async def test_a_policy_with_every_quota_off_never_asks_redis(redis_url: str) -> None:
+    """Writes off on both scopes: mutations are admitted without a Redis call or a header,
+    the breaker stays closed, and the queries that follow are still counted in Redis."""
+    client = Redis.from_url(redis_url)
+    try:
+        limiter = RateLimiter(redis=RedisLimiter(client), timeout=1.0)
+        policies = Policies(
+            reads=policy("reads", "10/minute", "10/minute"),
+            writes=policy("writes", "off", "off"),
+            explain=policy("explain", "off", "off"),
+            events=policy("events", "off", "off"),
+        )
+        gate = RateLimitGate(limiter, policies)
+        request = graphql_request("192.0.2.40")
+        for _ in range(12):
+            written = await gate.graphql(request, "sub:dora", OperationType.MUTATION, {})
+            assert (written.buckets, written.rejected, written.headers()) == ((), False, {})
+        assert (limiter.stats.redis_errors, limiter.stats.redis_checks) == (0, 0)
+        assert limiter.stats.local_checks == 0
+        assert limiter.breaker.state is BreakerState.CLOSED
+        read = await gate.graphql(request, "sub:dora", OperationType.QUERY, {})
+        assert read.headers()["RateLimit"] == '"reads";r=9;t=6, "reads-ip";r=9;t=6'
+        assert (limiter.stats.redis_checks, limiter.stats.local_checks) == (1, 0)
+        assert limiter.gauges().local_fallback is False
+        keys = ("{vitrine:rl}:reads:sub:dora", "{vitrine:rl}:reads-ip:192.0.2.40")
+        assert await client.exists(*keys) == 2
+        assert await client.exists("{vitrine:rl}:writes:sub:dora") == 0
+    finally:
+        await client.aclose()
+
+
+async def test_redis_admits_an_empty_set_of_buckets_without_a_script_call() -> None:
+    """No bucket is an admission with no state, and Redis is not asked (its MGET of no key
+    would be an error): a client of a closed port answers at once."""
+    client = Redis(port=closed_port(), socket_connect_timeout=1)
+    try:
+        assert await RedisLimiter(client).acquire([]) == Admission(True, ())
+    finally:
+        await client.aclose()
+
+
+def node_ids(query: str) -> tuple[tuple[NodeId, int], ...]:
+    return root_selections(parse(query))[None].node_ids
+
+
+async def test_node_lookups_of_insights_pay_explain_and_other_nodes_do_not() -> None:
+    """Each `node` selection whose id (literal, variable or default, short or long) names an
+    Insight is one `explain` unit; a Product's id, a bad id, a null variable and no decoder
+    charge none."""
+    insight, product = "SW5zaWdodDp4", "UHJvZHVjdDpw"
+    limiter = RateLimiter()
+    policies = Policies(
+        reads=policy("reads", "100/minute", "off"),
+        writes=policy("writes", "off", "off"),
+        explain=policy("explain", "50/minute", "off"),
+        events=policy("events", "off", "off"),
+    )
+    long_insight = "I" * 300  # past the memoised length: asked every time, same verdict
+    gate = RateLimitGate(limiter, policies, names_insight=lambda i: i in (insight, long_insight))
+    request = graphql_request("192.0.2.41")
+
+    async def charged(query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+        decision = await gate.graphql(
+            request,
+            "sub:erin",
+            OperationType.QUERY,
+            {},
+            node_ids=node_ids(query),
+            variables=variables,
+        )
+        return [(b.limit.name, b.quantity) for b in decision.buckets]
+
+    aliased = f'{{ a: node(id: "{insight}") {{ id }} b: node(id: "{insight}") {{ id }} }}'
+    assert await charged(aliased) == [("reads", 1), ("explain", 2)]
+    by_variable = "query($i: ID!, $p: ID!) { a: node(id: $i) { id } b: node(id: $p) { id } }"
+    assert await charged(by_variable, {"i": insight, "p": product}) == [
+        ("reads", 1),
+        ("explain", 1),
+    ]
+    by_default = f'query($i: ID! = "{insight}") {{ node(id: $i) {{ id }} }}'
+    assert await charged(by_default) == [("reads", 1), ("explain", 1)]
+    assert await charged(by_default, {"i": product}) == [("reads", 1)]
+    assert await charged(by_default, {"i": None}) == [("reads", 1)]
+    assert await charged(f'{{ node(id: "{product}") {{ id }} }}') == [("reads", 1)]
+    assert await charged('{ node(id: "not an id") { id } }') == [("reads", 1)]
+    for _ in range(2):
+        assert await charged(by_default, {"i": long_insight}) == [("reads", 1), ("explain", 1)]
+    blind = RateLimitGate(limiter, policies)
+    decision = await blind.graphql(
+        request, "sub:erin", OperationType.QUERY, {}, node_ids=node_ids(aliased)
+    )
+    assert [(b.limit.name, b.quantity) for b in decision.buckets] == [("reads", 1)]

@@ -1,5 +1,6 @@
 """Rate limits, the pure parts: quotas, GCRA against a reference token bucket, client
-addresses behind proxies, the RateLimit header fields, root fields of operations."""
+addresses behind proxies, the RateLimit header fields, root fields and node ids of
+operations."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from infra.rate_limits.gcra import Admission, BucketState, Cell, admit
 from infra.rate_limits.headers import rate_limit_headers
 from infra.rate_limits.limiter import Decision
 from infra.rate_limits.local_limiter import LocalLimiter
-from infra.rate_limits.operations import root_field_names
+from infra.rate_limits.operations import NodeId, root_field_names, root_selections
 from infra.rate_limits.policies import (
     COST,
     Bucket,
@@ -349,3 +350,27 @@ def test_policies_charge_the_principal_and_the_ip() -> None:
     ]
     anonymous = policies.buckets(((policies.writes, 1),), "1.2.3.4", None)
     assert anonymous == ()
+
+
+def test_root_node_ids_are_read_once_with_variables_and_their_defaults() -> None:
+    """Each operation keeps its root `node` ids, literal or variable (with the operation's
+    default), counted through aliases and fragments; nested `node`s and Int ids are not."""
+    document = parse(
+        """
+        query A($v: ID! = "dflt", $w: ID!) {
+          a: node(id: "lit") { id } b: node(id: "lit") { id } ...Nodes
+          c: node(id: $v) { id } d: node(id: 7) { id }
+        }
+        query B($w: ID!) { ...Nodes ...Nodes product(slug: "x") { node: title } }
+        fragment Nodes on Query { node(id: $w) { id } }
+        """
+    )
+    found = root_selections(document)
+    assert found["A"].fields == {"node": 5}
+    assert found["A"].node_ids == (
+        (NodeId(literal="lit"), 2),
+        (NodeId(variable="w"), 1),
+        (NodeId(literal="dflt", variable="v"), 1),
+    )
+    assert found["B"].fields == {"node": 2, "product": 1}
+    assert found["B"].node_ids == ((NodeId(variable="w"), 2),)
