@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
 
 from infra.api_keys.authenticator import ApiKeyAuthenticator, BootstrapKey, Principal
+from infra.api_keys.caller_limits import CallerLimits, ip_limited
 from infra.api_keys.guard import ApiKeyGuard
 from infra.api_keys.key_cache import CachedKeyLookup
 from infra.api_keys.keys import ADMIN, EVENTS, new_signing_secret
@@ -31,12 +36,20 @@ from infra.api_keys.nonces import MemoryNonces, RedisNonces, ReplayGuard
 from infra.api_keys.signing import WINDOW_SECONDS
 from infra.api_keys.store import ApiKeyStore
 from infra.pq_wiring import redis_client
+from infra.rate_limit_wiring import policies_from
+from infra.rate_limits.gate import RateLimitGate
+from infra.rate_limits.policies import policy
+from infra.request_limits import time_limited
 from infra.settings import Mode, Settings, SettingsError
 
 SERVICE_TOKEN_FILE = "service-token"
 SERVICE_SIGNING_SECRET_FILE = "service-signing-secret"
-# A nonce outlives its timestamp's window on either side.
-NONCE_TTL_SECONDS = 2 * WINDOW_SECONDS
+# How far apart the replicas' clocks may be: a replica s seconds behind accepts a
+# timestamp s seconds longer, so the nonce must be kept that much longer too.
+CLOCK_SKEW_MARGIN_SECONDS = 60
+# A timestamp T is accepted for wall-clock seconds T-300 to T+300 inclusive, 601 s in
+# all: the nonce outlives that whole span, plus the clock-skew margin (661 s).
+NONCE_TTL_SECONDS = 2 * WINDOW_SECONDS + 1 + CLOCK_SKEW_MARGIN_SECONDS
 
 
 def service_credentials(settings: Settings) -> tuple[str, tuple[str, ...]] | None:
@@ -113,6 +126,7 @@ class ApiKeys:
 
     authenticator: ApiKeyAuthenticator
     redis: Redis | None
+    store: ApiKeyStore
 
     def events_guard(self, *, max_bytes: int) -> ApiKeyGuard:
         """POST /events: the `events` scope, and every request signed."""
@@ -134,9 +148,62 @@ class ApiKeys:
             ),
         )
 
+    def collector(self) -> Collector:
+        return ApiKeyCollector(self.store)
+
     async def close(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
+
+
+class ApiKeyCollector(Collector):
+    """/metrics: `vitrine_api_key_lookups_total`, the key lookups that reached the database
+    (a rising rate with few known callers means keys are being guessed)."""
+
+    def __init__(self, store: ApiKeyStore) -> None:
+        self._store = store
+
+    def collect(self) -> Iterator[Any]:
+        lookups = CounterMetricFamily(
+            "vitrine_api_key_lookups", "API-key lookups that queried the database"
+        )
+        lookups.add_metric([], self._store.lookups)
+        yield lookups
+
+
+@dataclass(frozen=True)
+class EndpointLimits:
+    """The rate limits of the API-key endpoints, each charging the client IP before the key."""
+
+    events: CallerLimits
+    admin: CallerLimits
+
+
+def endpoint_limits(settings: Settings, gate: RateLimitGate) -> EndpointLimits:
+    """/events: the `events` policy (per IP, then per key); /admin: `admin`, per IP."""
+    return EndpointLimits(
+        events=CallerLimits(
+            gate.limiter, policies_from(settings).events, gate.client, operation="POST /events"
+        ),
+        admin=CallerLimits(
+            gate.limiter,
+            policy("admin", "off", settings.rate_limit_admin_per_ip),
+            gate.client,
+            operation="/admin",
+        ),
+    )
+
+
+def admin_routes(routes: list[Route], limits: CallerLimits | None, seconds: float) -> list[Route]:
+    """The /admin routes under the request deadline (504 past it), like /graphql and
+    /events, and, with rate limits on, charged per client IP before the key is checked."""
+    wrapped = []
+    for route in routes:
+        handler = route.endpoint if limits is None else ip_limited(route.endpoint, limits)
+        wrapped.append(
+            Route(route.path, time_limited(handler, seconds), methods=sorted(route.methods or ()))
+        )
+    return wrapped
 
 
 def api_keys(settings: Settings, engine: AsyncEngine) -> ApiKeys:
@@ -145,12 +212,13 @@ def api_keys(settings: Settings, engine: AsyncEngine) -> ApiKeys:
         MemoryNonces(ttl=NONCE_TTL_SECONDS, max_entries=settings.nonce_memory_size),
         RedisNonces(redis, ttl=NONCE_TTL_SECONDS) if redis is not None else None,
     )
+    store = ApiKeyStore(engine)
     authenticator = ApiKeyAuthenticator(
-        CachedKeyLookup(ApiKeyStore(engine), ttl=settings.api_key_cache_seconds),
+        CachedKeyLookup(store, ttl=settings.api_key_cache_seconds),
         nonces,
         bootstrap=bootstrap_keys(settings),
     )
-    return ApiKeys(authenticator, redis)
+    return ApiKeys(authenticator, redis, store)
 
 
 def service_key_notice(settings: Settings) -> str | None:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from infra.api_key_wiring import api_keys
+from infra.api_key_wiring import admin_routes, api_keys, endpoint_limits
 from infra.auth_wiring import token_verifier
 from infra.cache_wiring import response_caching
 from infra.database import asyncpg_dsn, create_engine
@@ -44,6 +44,8 @@ from persisted_queries.admin import MAX_BYTES as ADMIN_MAX_BYTES
 from readmodels.projections import all_projections
 from readmodels.projector.runner import ProjectorRunner
 from readmodels.projector.watcher import CheckpointWatcher
+from resolvers.errors import InvalidIdError
+from resolvers.ids import decode_id
 from resolvers.pricing.conditions import PREDICATES
 from schema.build import build_schema
 
@@ -58,6 +60,15 @@ class Services:
     watcher: CheckpointWatcher
     runner: ProjectorRunner | None = None
     tasks: list[object] = field(default_factory=list)
+
+
+def _names_an_insight(global_id: str) -> bool:
+    """Whether a `node(id:)` argument is an Insight's id: that lookup runs the insight
+    pipeline, so the rate limits charge it to `explain` (infra cannot decode ids itself)."""
+    try:
+        return decode_id(global_id)[0] == "Insight"
+    except InvalidIdError:
+        return False
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -145,8 +156,10 @@ def create_app(
     )
     caching.registry.register(PlanCollector(persisted.plans.stats))
     caching.registry.register(PredicateCollector(PREDICATES))
-    limiting = rate_limiting(settings, caching.registry)
+    limiting = rate_limiting(settings, caching.registry, names_insight=_names_an_insight)
     rate_limits = None if limiting is None else limiting.gate
+    caller_limits = None if rate_limits is None else endpoint_limits(settings, rate_limits)
+    caching.registry.register(keys.collector())
     local_cache = caching.cache
     writer = EngineEventWriter(
         engine,
@@ -178,7 +191,7 @@ def create_app(
         engine,
         guard=keys.events_guard(max_bytes=settings.ingest_max_bytes),
         max_events=settings.ingest_max_events,
-        rate_limits=rate_limits,
+        limits=None if caller_limits is None else caller_limits.events,
     )
 
     @contextlib.asynccontextmanager
@@ -238,7 +251,11 @@ def create_app(
         ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", caching.metrics, methods=["GET"]),
-        *persisted.routes,
+        *admin_routes(
+            persisted.routes,
+            None if caller_limits is None else caller_limits.admin,
+            settings.request_timeout_ms / 1000,
+        ),
     ]
     if settings.bench_mode:
         routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))

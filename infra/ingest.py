@@ -7,9 +7,10 @@ assigned (so a client can read its own write with Vitrine-Min-Position), or
 
 Every request is authenticated with an API key of the `events` scope and
 signed (infra/api_keys/signing.py): 401 UNAUTHENTICATED otherwise, 403
-FORBIDDEN for a key without the scope, before any event is looked at. Then
-the key and the client IP are charged to the `events` rate limits (429
-RATE_LIMITED past them), before a byte of the body is read.
+FORBIDDEN for a key without the scope, before any event is looked at. The
+client IP is charged to the `events` rate limit before the key is even looked
+up, and the key once it is known (429 RATE_LIMITED past either), before a
+byte of the body is read (infra/api_keys/caller_limits.py).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from infra.api_keys.authenticator import ApiKeyRefusedError, Principal
+from infra.api_keys.caller_limits import CallerLimits, combined, too_many_requests, with_headers
 from infra.api_keys.guard import ApiKeyGuard, refusal
-from infra.rate_limits.gate import RateLimitGate, principal_key
 from readmodels.eventlog.store import append_events
 from readmodels.events import validate_events
 
@@ -62,29 +63,35 @@ class EventsEndpoint:
         *,
         guard: ApiKeyGuard,
         max_events: int,
-        rate_limits: RateLimitGate | None = None,
+        limits: CallerLimits | None = None,
     ) -> None:
         self._engine = engine
         self._guard = guard
         self._max_events = max_events
-        self._rate_limits = rate_limits
+        self._limits = limits
 
     async def __call__(self, request: Request) -> Response:
+        limits = self._limits
+        if limits is None:
+            return await self._identified(request)
+        by_ip = await limits.by_ip(request)
+        if by_ip is not None and by_ip.rejected:
+            return too_many_requests(by_ip)  # before the key costs a database lookup
+        try:
+            principal = await self._guard.identify(request)
+        except ApiKeyRefusedError as exc:
+            return with_headers(refusal(exc), by_ip)
+        decision = combined(await limits.by_key(principal.key_id), by_ip)
+        if decision is not None and decision.rejected:
+            return too_many_requests(decision)
+        return with_headers(await self._ingest(request, principal), decision)
+
+    async def _identified(self, request: Request) -> Response:
         try:
             principal = await self._guard.identify(request)
         except ApiKeyRefusedError as exc:
             return refusal(exc)
-        if self._rate_limits is None:
-            return await self._ingest(request, principal)
-        # Rate limits per key and per IP: the caller is known, no byte of the body is read.
-        limited = await self._rate_limits.events(request, principal_key("key", principal.key_id))
-        if limited.rejected:
-            body = orjson.dumps({"errors": [limited.rejection()]})
-            response = Response(body, 429, media_type="application/json")
-        else:
-            response = await self._ingest(request, principal)
-        response.headers.update(limited.headers())
-        return response
+        return await self._ingest(request, principal)
 
     async def _ingest(self, request: Request, principal: Principal) -> Response:
         try:

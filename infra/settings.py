@@ -240,11 +240,15 @@ class Settings(BaseSettings):
     rate_limit_writes_per_ip: str = Field(default="600/minute", description="Mutations per IP.")
     rate_limit_explain: str = Field(
         default="30/minute",
-        description="explainInsight selections per principal (on top of reads).",
+        description="explainInsight and Insight node(id) per principal (on top of reads).",
     )
     rate_limit_explain_per_ip: str = Field(default="120/minute")
     rate_limit_events: str = Field(default="600/minute", description="POST /events per API key.")
     rate_limit_events_per_ip: str = Field(default="1200/minute")
+    rate_limit_admin_per_ip: str = Field(
+        default="120/minute",
+        description="/admin requests per IP, charged before the API key is looked up.",
+    )
     rate_limit_cost_bucket: bool = Field(
         default=False,
         description="Count the reads quotas in query cost points (each query pays its requested "
@@ -271,6 +275,7 @@ class Settings(BaseSettings):
         "rate_limit_explain_per_ip",
         "rate_limit_events",
         "rate_limit_events_per_ip",
+        "rate_limit_admin_per_ip",
     )
     @classmethod
     def _check_quota(cls, value: str) -> str:

@@ -98,11 +98,8 @@ class PersistedQueriesAdmin:
         return _json({"documents": [d.summary() for d in documents]})
 
     async def _push(self, request: Request, client: str) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BYTES:
-            return _error(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_BYTES} bytes per manifest")
-        raw = await request.body()
-        if len(raw) > MAX_BYTES:
+        raw = await _bounded_body(request, MAX_BYTES)
+        if raw is None:
             return _error(413, "PAYLOAD_TOO_LARGE", f"at most {MAX_BYTES} bytes per manifest")
         try:
             result = await push_manifest(
@@ -178,6 +175,22 @@ class PersistedQueriesAdmin:
                 "operations": dict(provider.unknown_by_name) if provider else {},
             }
         )
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (a chunked body included: the
+    guard usually read it already, within the same limit, and then it is not read again)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _client_refusal(request: Request) -> Response | None:

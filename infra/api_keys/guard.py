@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from infra.api_keys.authenticator import ApiKeyAuthenticator, ApiKeyRefusedError, Principal
+from infra.request_limits import BodyTooLargeError, read_body
 
 
 class ApiKeyGuard:
@@ -61,12 +62,11 @@ class ApiKeyGuard:
             f"at most {self._max_bytes} bytes per request",
             "body too large",
         )
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_bytes:
-            raise too_large
-        body = await request.body()
-        if len(body) > self._max_bytes:
-            raise too_large
+        try:
+            # Stops reading as soon as the body passes the limit, chunked or not.
+            body = await read_body(request, self._max_bytes)
+        except BodyTooLargeError:
+            raise too_large from None
         raw_path = request.scope.get("raw_path")
         await self._authenticator.verify_signature(
             principal,

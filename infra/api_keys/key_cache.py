@@ -3,9 +3,11 @@
 Verified keys are kept for `ttl` seconds (5 s by default): a revocation, or a
 rotated or retired secret, takes effect in every process within that time,
 and a steady stream of requests costs the database one lookup per key per
-period. Unknown ids are cached too (a stream of forged keys costs no more);
-the least recently used entry goes first past `max_entries`. `last_used_at`
-is written at most once a minute per key and process.
+period; the least recently used key goes first past `max_entries`. Unknown
+ids are remembered apart, at most `max_unknown` of them, so that a stream of
+forged ids never pushes a real key out (what bounds that stream is the per-IP
+rate limit charged before any lookup: caller_limits.py). `last_used_at` is
+written at most once a minute per key and process.
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ class CachedKeyLookup:
         *,
         ttl: float,
         max_entries: int = 10_000,
+        max_unknown: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._ttl = ttl
         self._max_entries = max_entries
+        self._max_unknown = max_unknown
         self._clock = clock
-        self._keys: OrderedDict[str, tuple[float, StoredKey | None]] = OrderedDict()
+        self._keys: OrderedDict[str, tuple[float, StoredKey]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
         self._active: dict[str, tuple[float, bool]] = {}
         self._touched: dict[str, float] = {}
 
@@ -58,8 +63,20 @@ class CachedKeyLookup:
         if cached is not None and now - cached[0] < self._ttl:
             self._keys.move_to_end(key_id)
             return cached[1]
+        missed = self._unknown.get(key_id)
+        if missed is not None and now - missed < self._ttl:
+            return None
         stored = await self._store.find(key_id)
-        if self._ttl > 0:
+        if self._ttl <= 0:
+            return stored
+        if stored is None:
+            self._keys.pop(key_id, None)
+            self._unknown[key_id] = now
+            self._unknown.move_to_end(key_id)
+            if len(self._unknown) > self._max_unknown:
+                self._unknown.popitem(last=False)
+        else:
+            self._unknown.pop(key_id, None)
             self._keys[key_id] = (now, stored)
             self._keys.move_to_end(key_id)
             if len(self._keys) > self._max_entries:

@@ -58,6 +58,7 @@ class ApiKeyStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.lookups = 0  # `find` calls: /metrics `vitrine_api_key_lookups_total`
 
     async def create(self, name: str, scopes: tuple[str, ...], *, signing: bool) -> CreatedKey:
         """A new key; ValueError (with what to do) for a bad name or scope set."""
@@ -82,6 +83,7 @@ class ApiKeyStore:
         return CreatedKey(made.id, made.key, secret)
 
     async def find(self, key_id: str) -> StoredKey | None:
+        self.lookups += 1
         async with self._engine.connect() as conn:
             found = await _keys(conn, keys_table.c.id == key_id)
         return found[0] if found else None

@@ -3,6 +3,7 @@ server, real PostgreSQL and real Redis."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import text
 
+from infra.api_key_wiring import NONCE_TTL_SECONDS
 from infra.api_keys.store import ApiKeyStore, CreatedKey
 from infra.database import create_engine
 from tests.e2e.cache_support import wait_for
@@ -355,3 +358,103 @@ def test_development_signs_with_the_key_and_secret_of_its_data_dir(
         secret = (tmp_path / "service-signing-secret").read_text().strip()
         assert send_events(server, key, secret) == 202
         assert send_events(server, server.token, server.signing_secret) == 401
+
+
+def forged_key() -> str:
+    """A key of the right shape (`vk_<16 hex>_<43 chars>`) that no table holds."""
+    return f"vk_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+
+
+def key_lookups(server: Server) -> float:
+    """`vitrine_api_key_lookups_total` of the server's /metrics."""
+    metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+    (line,) = [m for m in metrics.splitlines() if m.startswith("vitrine_api_key_lookups_total ")]
+    return float(line.split()[1])
+
+
+def test_forged_keys_are_rate_limited_per_ip_before_any_lookup(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """The client IP pays before the key is looked up: with 3 requests a minute per IP, the
+    4th request with a forged key is 429 RATE_LIMITED and costs no database lookup, on
+    /events and on /admin alike."""
+    with running_server(
+        database_url,
+        tmp_path,
+        redis_url=redis_url,
+        rate_limits="on",
+        rate_limit_events_per_ip="3/minute",
+        rate_limit_admin_per_ip="3/minute",
+        api_key_cache_seconds="0",
+        admin_token="e2e-admin-token-0123456789abcdef",
+    ) as server:
+        body = orjson.dumps(mug_store())
+        signed = post(
+            server,
+            signed_headers(server.token, server.signing_secret, "POST", "/events", body),
+            body,
+        )
+        assert (signed.status_code, signed.headers["RateLimit-Policy"]) == (
+            202,
+            '"events";q=600;w=60, "events-ip";q=3;w=60',
+        )
+        forged = [
+            post(server, {"Authorization": f"Bearer {forged_key()}"}, b"[]") for _ in range(3)
+        ]
+        assert [r.status_code for r in forged] == [401, 401, 429]
+        refused = forged[2].json()["errors"][0]["extensions"]
+        assert (refused["code"], refused["policy"]) == ("RATE_LIMITED", "events-ip")
+        assert key_lookups(server) == 2
+        admin = [
+            get(server, ADMIN_PATH, {"Authorization": f"Bearer {forged_key()}"}) for _ in range(4)
+        ]
+        assert [r.status_code for r in admin] == [401, 401, 401, 429]
+        refused = admin[3].json()["errors"][0]["extensions"]
+        assert (refused["code"], refused["policy"]) == ("RATE_LIMITED", "admin-ip")
+        assert admin[0].headers["RateLimit-Policy"] == '"admin-ip";q=3;w=60'
+        assert key_lookups(server) == 5
+
+
+async def test_a_nonce_is_kept_in_redis_for_the_documented_661_seconds(
+    server: Server, redis_url: str
+) -> None:
+    """The nonce of an accepted request is stored in Redis for 661 s (docs/security.md): the
+    601 s its timestamp is accepted for, plus 60 s of clock skew between replicas."""
+    nonce = secrets.token_urlsafe(16)
+    body = orjson.dumps(mug_store())
+    headers = signed_headers(
+        server.token, server.signing_secret, "POST", "/events", body, nonce=nonce
+    )
+    assert post(server, headers, body).status_code == 202
+    redis = Redis.from_url(redis_url)
+    try:
+        remaining = await redis.pttl(f"vitrine:nonce:service-token:{nonce}")
+    finally:
+        await redis.aclose()
+    assert NONCE_TTL_SECONDS == 661
+    assert 655_000 < remaining <= 661_000
+
+
+def test_a_chunked_body_over_the_limit_is_refused_without_reading_it_all(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A body sent without Content-Length (chunked) past VITRINE_INGEST_MAX_BYTES is 413
+    PAYLOAD_TOO_LARGE, and nothing is stored."""
+    with running_server(database_url, tmp_path, ingest_max_bytes="1024") as server:
+        body = b"[" + b" " * 4096 + b"]"
+
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(body), 512):
+                yield body[start : start + 512]
+
+        headers = signed_headers(server.token, server.signing_secret, "POST", "/events", body)
+        response = httpx.post(
+            f"{server.url}/events",
+            content=chunks(),
+            headers={"Content-Type": "application/json", **headers},
+            timeout=30,
+        )
+        assert (response.status_code, response.json()["errors"][0]["extensions"]["code"]) == (
+            413,
+            "PAYLOAD_TOO_LARGE",
+        )

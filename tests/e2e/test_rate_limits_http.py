@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from infra.auth import mint_token
+from resolvers.ids import encode_id
 from tests.e2e.cache_support import RedisProcess, redis_process, wait_for
 from tests.e2e.events import event
 from tests.e2e.server import Server, free_port, running_server
@@ -176,7 +177,8 @@ def test_reads_writes_explain_and_events_have_separate_buckets(
         assert again.json() == rejection("events", 60)
         unsigned = httpx.post(f"{server.url}/events", content=batch, timeout=30)
         assert unsigned.status_code == 401
-        assert "ratelimit" not in unsigned.headers
+        # The IP pays before the key is looked up (a forged key costs a database query).
+        assert unsigned.headers["ratelimit"] == '"events-ip";r=7;t=18'
 
 
 async def test_a_refused_mutation_writes_nothing(
@@ -368,3 +370,37 @@ async def test_two_gateways_sharing_redis_admit_exactly_the_quota(
     assert (statuses.count(200), statuses.count(429)) == (5, 95)
     refused = [r.json() for r in responses if r.status_code == 429]
     assert all(body["errors"][0]["extensions"]["code"] == "RATE_LIMITED" for body in refused)
+
+
+def test_node_lookups_of_insights_pay_the_explain_quota(
+    projected: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    private_redis: RedisProcess,
+) -> None:
+    """`node(id)` of an Insight runs the insight pipeline, so it pays `explain` like
+    `explainInsight` (the third of 2 a minute is a 429), while a Product's `node` pays none."""
+    node = "query N($id: ID!) { node(id: $id) { id } }"
+    with limited(
+        projected,
+        tmp_path,
+        redis_url=private_redis.url,
+        run_projectors="false",
+        rate_limit_reads="off",
+        rate_limit_reads_per_ip="off",
+        rate_limit_explain="2/minute",
+        rate_limit_explain_per_ip="off",
+    ) as server:
+        (insight,) = dashboard_insights(server, CREATOR_1)
+        first = server.graphql(node, {"id": insight["id"]}, **CREATOR_1)
+        assert (first.status_code, first.json()["data"]) == (200, {"node": {"id": insight["id"]}})
+        assert first.headers["ratelimit"] == '"explain";r=1;t=30'
+        second = server.graphql(f'{{ node(id: "{insight["id"]}") {{ id }} }}', **CREATOR_1)
+        assert (second.status_code, second.json()["data"]) == (200, {"node": {"id": insight["id"]}})
+        assert second.headers["ratelimit"] == '"explain";r=0;t=60'
+        product = server.graphql(node, {"id": encode_id("Product", "p-1")}, **CREATOR_1)
+        assert (product.status_code, product.json()["data"]) == (200, {"node": None})
+        assert "ratelimit" not in product.headers
+        third = server.graphql(node, {"id": insight["id"]}, **CREATOR_1)
+        assert (third.status_code, third.json()) == (429, rejection("explain", 30))
+        assert metric(server, 'vitrine_rate_limit_rejected_total{policy="explain"}') == 1.0
+        assert metric(server, 'vitrine_rate_limit_checks_total{store="redis"}') == 3.0

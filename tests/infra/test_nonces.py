@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from infra.api_key_wiring import NONCE_TTL_SECONDS
 from infra.api_keys.nonces import (
     REDIS_PREFIX,
     MemoryNonces,
@@ -70,11 +71,14 @@ async def test_nonces_are_per_key(store: NonceStore) -> None:
 
 
 async def test_redis_keeps_a_nonce_for_the_ttl(redis: Redis) -> None:
-    """Redis stores the claim under the documented key with the TTL (twice the window)."""
-    assert await RedisNonces(redis, ttl=TTL).claim("k1", "nonce-cccccccccccccccc") is True
+    """Redis stores the claim under the documented key with the app's TTL: 661 s, the 601 s
+    a timestamp is accepted for plus 60 s of clock skew between replicas."""
+    ttl = NONCE_TTL_SECONDS
+    assert ttl == 661
+    assert await RedisNonces(redis, ttl=ttl).claim("k1", "nonce-cccccccccccccccc") is True
     key = f"{REDIS_PREFIX}k1:nonce-cccccccccccccccc"
     assert await redis.get(key) == b"1"
-    assert 598 <= await redis.ttl(key) <= TTL
+    assert 659 <= await redis.ttl(key) <= ttl
 
 
 async def test_memory_forgets_a_nonce_after_the_ttl() -> None:
