@@ -193,14 +193,19 @@ class _Connections:
         self._wake_one()
 
     def _abandon(self, connection: Any) -> None:
-        """Give up a connection left mid-statement: its slot frees now, and in the
-        background asyncpg sends PostgreSQL the statement's cancel request (which
-        `terminate` would drop) and closes it."""
-        self._size -= 1
-        self._wake_one()
+        """Give up a connection left mid-statement: in the background asyncpg sends
+        PostgreSQL the statement's cancel request (which `terminate` would drop) and
+        closes it. Its slot stays taken until it has closed (up to CANCEL_TIMEOUT_S):
+        freed at once, a storm of timeouts would open more than `max_size` connections
+        exactly when the database is slowest."""
         task = asyncio.get_running_loop().create_task(_close_quietly(connection))
         self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        task.add_done_callback(self._closed_one)
+
+    def _closed_one(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        self._size -= 1
+        self._wake_one()
 
     def _wake_one(self) -> None:
         """A slot opened: the first waiter opens a connection of its own."""

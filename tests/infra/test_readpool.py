@@ -158,3 +158,49 @@ async def test_a_request_deadline_bounds_each_statement(database_url: str) -> No
         assert rows[0]["one"] == 1
     finally:
         await pool.close()
+
+
+STUBBORN_SLEEP = """
+CREATE FUNCTION stubborn_sleep() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(30);
+    RETURN 0;
+EXCEPTION WHEN query_canceled THEN
+    PERFORM pg_sleep(1.5);  -- a statement slow to give up: its connection closes late
+    RETURN 1;
+END $$
+"""
+
+
+async def test_abandoned_connections_count_against_max_size_until_closed(
+    database_url: str,
+) -> None:
+    """While abandoned connections are still closing, the pool opens no connection past
+    `max_size`: waiting requests get a slot once a close has finished."""
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(STUBBORN_SLEEP)
+    pool = ReadPool(database_url, max_size=2, statement_timeout_ms=60_000)
+    try:
+
+        async def open_connections() -> int:
+            return int(
+                await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND application_name = 'vitrine-read'"
+                )
+            )
+
+        with pytest.raises(TimeoutError):
+            async with Deadline(0.3):
+                await asyncio.gather(*(pool.fetch("SELECT stubborn_sleep()") for _ in range(2)))
+        assert await open_connections() == 2  # both still closing, for about 1.5 s
+        reads = asyncio.gather(*(pool.fetch("SELECT pg_backend_pid() AS pid") for _ in range(4)))
+        most = 0
+        while not reads.done():
+            most = max(most, await open_connections())
+        rows = await reads
+        assert (most, len(rows)) == (2, 4)
+        assert await open_connections() <= 2
+    finally:
+        await pool.close()
+        await admin.close()
