@@ -34,6 +34,7 @@ from infra.ingest import EventsEndpoint
 from infra.pq_wiring import PlanCollector, persisted_queries
 from infra.pricing_wiring import PredicateCollector
 from infra.rate_limit_wiring import rate_limiting
+from infra.readiness_probes import ReadinessProbes
 from infra.readpool import ReadPool
 from infra.request_ids import RequestIds
 from infra.request_limits import time_limited
@@ -41,6 +42,7 @@ from infra.security_headers import SecurityHeaders
 from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
 from infra.telemetry import get_tracer, tracer_provider_from_env
 from persisted_queries.admin import MAX_BYTES as ADMIN_MAX_BYTES
+from readmodels.migrate import head_revision
 from readmodels.projections import all_projections
 from readmodels.projector.runner import ProjectorRunner
 from readmodels.projector.watcher import CheckpointWatcher
@@ -187,6 +189,13 @@ def create_app(
         rate_limits=rate_limits,
         max_cost=settings.max_cost,
     )
+    readiness = ReadinessProbes(
+        reads,
+        watcher,
+        head_revision=head_revision(),  # read from the migration scripts once, at start
+        max_lag_events=settings.ready_max_lag_events,
+        redis_url=settings.redis_url,
+    )
     events = EventsEndpoint(
         engine,
         guard=keys.events_guard(max_bytes=settings.ingest_max_bytes),
@@ -232,6 +241,7 @@ def create_app(
             await watcher.stop()
             await persisted.close()
             await keys.close()
+            await readiness.close()
             if limiting is not None:
                 await limiting.close()
             await reads.close()
@@ -250,6 +260,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readiness.endpoint, methods=["GET"]),
         Route("/metrics", caching.metrics, methods=["GET"]),
         *admin_routes(
             persisted.routes,

@@ -321,6 +321,14 @@ class Settings(BaseSettings):
         description="Requested cost of one operation, persisted ones included (extensions.cost).",
     )
 
+    # --- health ---
+    ready_max_lag_events: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000_000,
+        description="/readyz answers 503 while the read models are more events behind the log.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
