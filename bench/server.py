@@ -108,6 +108,8 @@ def server_env(
         "VITRINE_RESPONSE_CACHE": "false",
         # The load comes from one address, far above any per-IP quota.
         "VITRINE_RATE_LIMITS": "off",
+        # Like uvicorn's (--no-access-log): a line per request would fill the log file.
+        "VITRINE_ACCESS_LOG": "false",
         **(extra or {}),
     }
 

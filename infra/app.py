@@ -279,7 +279,7 @@ def create_app(
         middleware=[
             # Outermost first: every response, errors included, gets the headers and the id.
             Middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds),
-            Middleware(RequestIds),
+            Middleware(RequestIds, access_log=settings.access_log),
             Middleware(GraphQLEdge, endpoint=graphql),
         ],
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from infra.app import create_app
+from infra.logging_setup import configure_logging
 from infra.settings import SettingsError, load_settings
 
 
 def app_factory() -> Starlette:
     settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     if settings.database_url is None:
         raise SettingsError(
             "VITRINE_DATABASE_URL is required here; `vitrine serve` starts an embedded database"

@@ -88,8 +88,10 @@ def serve(host: str | None, port: int | None, seed: bool | None) -> None:
 
     from infra.api_key_wiring import service_key_notice
     from infra.app import create_app
+    from infra.logging_setup import configure_logging
 
     settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
     seed = settings.seed_on_first_run if seed is None else seed
     with database_url(settings) as url:
         _run(lambda: _prepare(url, seed=seed))
@@ -108,8 +110,9 @@ def serve(host: str | None, port: int | None, seed: bool | None) -> None:
             port=bind_port,
             loop="uvloop",
             http="httptools",
-            access_log=False,
+            access_log=False,  # ours is `vitrine.access` (VITRINE_ACCESS_LOG)
             log_level="warning",
+            log_config=None,  # uvicorn's records go through our handler (infra/logging_setup.py)
             # The client address is ours to work out (VITRINE_TRUSTED_PROXIES, for rate
             # limits); uvicorn's own proxy handling would believe 127.0.0.1's X-Forwarded-For.
             proxy_headers=False,

@@ -33,6 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from infra.access_log import OPERATION_KEY, VIEWER_ROLES_KEY
 from infra.auth import Identity, TokenVerifier
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
 from infra.graphql_auth import authenticate
@@ -227,6 +228,8 @@ class GraphQLEndpoint:
         # Anonymous requests pay this one lookup; a token is checked before anything runs.
         authorization = request.headers.get("authorization")
         identity = None if authorization is None else authenticate(authorization, self._tokens)
+        if identity is not None:
+            request.scope[VIEWER_ROLES_KEY] = identity.roles  # for the access line
         if request.method == "GET":
             payload: Any = get_payload(request.query_params)
         else:
@@ -321,6 +324,8 @@ class GraphQLEndpoint:
             message = "`operationName` must name one operation of the document"
             return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
+        name = graphql_request.operation_name or _first_operation_name(prepared)
+        request.scope[OPERATION_KEY] = (operation.value, name)  # for the access line
         # Cost: the formula worked out with the document, evaluated with this request's
         # page sizes; over the limit, nothing runs (nor is charged).
         cost = prepared.cost_of(graphql_request.operation_name)
@@ -358,7 +363,6 @@ class GraphQLEndpoint:
                     request, plan, hit, http_cacheable, waited, min_position, media_type, costs
                 )
         stamp = cache.stamp() if cache is not None else 0
-        name = graphql_request.operation_name or _first_operation_name(prepared)
         with self._tracer.start_as_current_span(
             f"{operation.value} {name}" if name else operation.value,
             kind=SpanKind.SERVER,

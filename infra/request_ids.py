@@ -19,14 +19,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from contextvars import ContextVar
 from typing import Any
 
 import orjson
+import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.access_log import log_access
 
 log = logging.getLogger("vitrine.errors")
 
@@ -84,11 +88,13 @@ def report_unexpected(error: BaseException, where: str) -> str | None:
 
 
 class RequestIds:
-    """ASGI middleware: assigns the request id, returns it in `X-Request-Id`, and
-    answers any exception that escaped the app with a masked JSON 500."""
+    """ASGI middleware: assigns the request id, returns it in `X-Request-Id`, binds it
+    to the log context (every line of the request carries it), answers any exception
+    that escaped the app with a masked JSON 500, and writes the access line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = False) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,15 +108,19 @@ class RequestIds:
         request_id = accepted_request_id(incoming)
         header = (_HEADER, request_id.encode("ascii"))
         started = False
+        began = time.perf_counter()
+        response_start: Message | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, response_start
             if message["type"] == "http.response.start":
                 started = True
+                response_start = message
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         token = _current.set(request_id)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
@@ -122,6 +132,12 @@ class RequestIds:
                 # the connection on the incomplete response.
                 await _send_masked(send_with_id, request_id)
         finally:
+            if self.access_log:
+                # No response started: the client left first (nginx's 499).
+                status = 499 if response_start is None else response_start["status"]
+                headers = () if response_start is None else response_start["headers"]
+                log_access(scope, status, headers, began)
+            structlog.contextvars.reset_contextvars(**bound)
             _current.reset(token)
 
 

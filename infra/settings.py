@@ -329,6 +329,23 @@ class Settings(BaseSettings):
         description="/readyz answers 503 while the read models are more events behind the log.",
     )
 
+    # --- logs ---
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="auto: JSON lines unless stdout is a terminal (then console rendering).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="The least severe level written (the access line is INFO)."
+    )
+    access_log: bool = Field(
+        default=True, description="One `vitrine.access` line per HTTP request, at INFO."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -97,6 +97,8 @@ def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterat
         "VITRINE_DATA_DIR": str(data_dir),
         # Tests hammer servers from one address: rate limits only where a test asks for them.
         "VITRINE_RATE_LIMITS": "off",
+        # No line per request (tests send thousands) unless a test asks: errors still log.
+        "VITRINE_ACCESS_LOG": "false",
         **{f"VITRINE_{k.upper()}": v for k, v in settings.items()},
     }
     log = (data_dir / f"server-{port}.log").open("wb")

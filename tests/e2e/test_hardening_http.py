@@ -156,10 +156,21 @@ def code(response: httpx.Response) -> str:
 
 
 def log_of(server: Server, tmp_root: Path) -> str:
-    """The server's log (each server writes data_dir/server-<port>.log)."""
+    """The server's log (each server writes data_dir/server-<port>.log), its JSON lines
+    shown as their message and traceback, as a person reads them."""
     port = urlsplit(server.url).port
     (found,) = tmp_root.glob(f"**/server-{port}.log")
-    return found.read_text()
+    shown = []
+    for line in found.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            shown.append(line)
+            continue
+        shown.append(f"{record.get('event', '')}\n{record.get('exception', '')}")
+    return "\n".join(shown)
 
 
 # --- introspection, suggestions, GraphiQL ---------------------------------------------------------
