@@ -38,7 +38,9 @@ from infra.readiness_probes import ReadinessProbes
 from infra.readpool import ReadPool
 from infra.request_ids import RequestIds
 from infra.request_limits import time_limited
+from infra.request_metrics import RequestMetrics
 from infra.security_headers import SecurityHeaders
+from infra.service_metrics import ServiceCollector
 from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
 from infra.telemetry import get_tracer, tracer_provider_from_env
 from persisted_queries.admin import MAX_BYTES as ADMIN_MAX_BYTES
@@ -162,6 +164,8 @@ def create_app(
     rate_limits = None if limiting is None else limiting.gate
     caller_limits = None if rate_limits is None else endpoint_limits(settings, rate_limits)
     caching.registry.register(keys.collector())
+    caching.registry.register(ServiceCollector(reads, watcher))
+    request_metrics = RequestMetrics(caching.registry)
     local_cache = caching.cache
     writer = EngineEventWriter(
         engine,
@@ -279,7 +283,7 @@ def create_app(
         middleware=[
             # Outermost first: every response, errors included, gets the headers and the id.
             Middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds),
-            Middleware(RequestIds, access_log=settings.access_log),
+            Middleware(RequestIds, access_log=settings.access_log, metrics=request_metrics.observe),
             Middleware(GraphQLEdge, endpoint=graphql),
         ],
     )

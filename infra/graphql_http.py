@@ -69,6 +69,7 @@ from infra.request_limits import (
     declared_too_large,
     timeout_message,
 )
+from infra.request_metrics import GRAPHQL_ERRORS_KEY
 from infra.response_cache.cache import Lookup
 from infra.response_cache.entry import CachedResponse
 from infra.response_cache.front import UNCACHED, Plan, ResponseCacheFront, cache_status
@@ -318,11 +319,11 @@ class GraphQLEndpoint:
                 "GRAPHQL_PARSE_FAILED" if prepared.stage == "parse" else "GRAPHQL_VALIDATION_FAILED"
             )
             errors = [format_error(e, default_code=code) for e in prepared.errors]
-            return request_errors_response(errors, media_type)
+            return _request_errors(request, errors, media_type)
         operation = prepared.operation_type(graphql_request.operation_name)
         if operation is None:
             message = "`operationName` must name one operation of the document"
-            return request_errors_response([error_entry(message, "BAD_REQUEST")], media_type)
+            return _request_errors(request, [error_entry(message, "BAD_REQUEST")], media_type)
         check_method(request.method, operation)
         name = graphql_request.operation_name or _first_operation_name(prepared)
         request.scope[OPERATION_KEY] = (operation.value, name)  # for the access line
@@ -333,7 +334,7 @@ class GraphQLEndpoint:
         if requested_cost > self._max_cost:
             refused = cost_limit_error(requested_cost, self._max_cost)
             errors = [format_error(refused, default_code="COST_LIMIT_EXCEEDED")]
-            return request_errors_response(errors, media_type)
+            return _request_errors(request, errors, media_type)
         # Rate limits: after every check that refuses an operation without running it, with
         # its cost known; before the wait, the viewer's lookup and the cache.
         limited = await self._charge(
@@ -387,11 +388,13 @@ class GraphQLEndpoint:
                 compiled,
                 hide_suggestions=self._hide_suggestions,
             )
-            if result.errors and span.is_recording():
-                record_unexpected(span, result.errors)
+            if result.errors:
+                request.scope[GRAPHQL_ERRORS_KEY] = True  # for /metrics' outcome
+                if span.is_recording():
+                    record_unexpected(span, result.errors)
         if _never_ran(result):
             errors = [format_error(e, default_code="BAD_USER_INPUT") for e in result.errors or ()]
-            return request_errors_response(errors, media_type)
+            return _request_errors(request, errors, media_type)
         actual = 0 if cost is None else cost.actual(result.data)
         costs = cost_extension(requested_cost, actual, self._throttle_status(request))
         if cache is None:
@@ -595,6 +598,12 @@ class GraphQLEndpoint:
             read_model["minPositionReached"] = position >= min_position
             read_model["waitedMs"] = round(waited * 1000)
         return {"readModel": read_model, "cost": costs}
+
+
+def _request_errors(request: Request, errors: list[dict[str, Any]], media_type: str) -> Response:
+    """`request_errors_response`, noted in the scope for /metrics' outcome."""
+    request.scope[GRAPHQL_ERRORS_KEY] = True
+    return request_errors_response(errors, media_type)
 
 
 def _is_persisted(graphql_request: GraphQLRequest) -> bool:

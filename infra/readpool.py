@@ -108,6 +108,10 @@ class _Connections:
         self._closing: set[asyncio.Task[None]] = set()
         self._statement_timeout_s = int(settings.get("statement_timeout", "0")) / 1000
 
+    def usage(self) -> tuple[int, int]:
+        """(in use, idle): connections lent out (or connecting, or closing) and free ones."""
+        return self._size - len(self._free), len(self._free)
+
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
         connection = await self._acquire()
         timeout = statement_timeout()
@@ -295,6 +299,17 @@ class ReadPool:
             if stats.texts is not None:
                 stats.texts.append(sql)
         return rows
+
+    def usage(self) -> dict[str, tuple[int, int, int]]:
+        """(in use, idle, max size) of each pool, `generic` and `custom_plan`, for /metrics;
+        a pool not opened yet counts zero connections."""
+        usage: dict[str, tuple[int, int, int]] = {}
+        for custom_plan, label in ((False, "generic"), (True, "custom_plan")):
+            size = max(self._max_size // 2, 1) if custom_plan else self._max_size
+            pool = self._pools.get(custom_plan)
+            in_use, idle = (0, 0) if pool is None else pool.usage()
+            usage[label] = (in_use, idle, size)
+        return usage
 
     async def close(self) -> None:
         while self._pools:

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -92,9 +93,15 @@ class RequestIds:
     to the log context (every line of the request carries it), answers any exception
     that escaped the app with a masked JSON 500, and writes the access line."""
 
-    def __init__(self, app: ASGIApp, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        access_log: bool = False,
+        metrics: Callable[[Scope, int, float], None] | None = None,
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics  # (scope, status, seconds), once per answered request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,9 +139,11 @@ class RequestIds:
                 # the connection on the incomplete response.
                 await _send_masked(send_with_id, request_id)
         finally:
+            # No response started: the client left first (nginx's 499).
+            status = 499 if response_start is None else response_start["status"]
+            if self.metrics is not None:
+                self.metrics(scope, status, time.perf_counter() - began)
             if self.access_log:
-                # No response started: the client left first (nginx's 499).
-                status = 499 if response_start is None else response_start["status"]
                 headers = () if response_start is None else response_start["headers"]
                 log_access(scope, status, headers, began)
             structlog.contextvars.reset_contextvars(**bound)

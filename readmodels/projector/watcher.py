@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import asyncpg
@@ -62,6 +63,11 @@ class CheckpointWatcher:
     @property
     def head(self) -> int:
         return self._head
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Each watched projection's checkpoint, as last heard (read-only)."""
+        return MappingProxyType(self._positions)
 
     @property
     def generations(self) -> Mapping[str, int]:
