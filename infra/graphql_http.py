@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
+from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
@@ -38,6 +39,7 @@ from infra.auth import Identity, TokenVerifier
 from infra.csrf import DEFAULT_REQUIRED_HEADERS, csrf_message, is_preflighted
 from infra.graphql_auth import authenticate
 from infra.graphql_batch import answer_batch
+from infra.graphql_document_attribute import SanitizedDocuments
 from infra.graphql_documents import MAX_TOKENS, DocumentErrors, DocumentProvider, PreparedDocument
 from infra.graphql_errors import error_entry, format_error, record_unexpected
 from infra.graphql_execution import execute_document, in_response_order
@@ -170,6 +172,7 @@ class GraphQLEndpoint:
         self._db = db
         self._watcher = watcher
         self._tracer = tracer
+        self._document_texts = SanitizedDocuments()
         self._ide_html = get_graphql_ide_html(graphql_ide="graphiql") if graphiql else None
         self._ide_headers = {
             "cache-control": NOT_CACHEABLE,
@@ -366,12 +369,17 @@ class GraphQLEndpoint:
         stamp = cache.stamp() if cache is not None else 0
         with self._tracer.start_as_current_span(
             f"{operation.value} {name}" if name else operation.value,
+            # A caller's W3C `traceparent` makes this span its child (and its sampling
+            # decision ours, with the parent-based samplers); only read when sent.
+            context=extract(request.headers) if "traceparent" in request.headers else None,
             kind=SpanKind.SERVER,
             attributes={
                 "graphql.operation.type": operation.value,
                 "graphql.operation.name": name or "",
             },
         ) as span:
+            if span.is_recording():
+                span.set_attribute("graphql.document", self._document_texts.text(prepared.document))
             context = RequestContext(
                 db=self._db,
                 now=datetime.now(UTC),
