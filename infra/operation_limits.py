@@ -99,49 +99,55 @@ def measure_document(document: DocumentNode, tokens: int) -> DocumentMeasures:
     return DocumentMeasures(depth, aliases, root_fields, directives, tokens)
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One limit: the measure it bounds, its code, and how its error says so."""
+
+    measure: str  # the DocumentMeasures and OperationLimits (`max_<measure>`) field
+    code: str
+    key: str  # the measure's name in the error's extensions (`max<Key>` for the limit)
+    message: str  # formatted with `n` (the measure) and `limit`
+
+
+_RULES = (
+    _Rule(
+        "depth",
+        "MAX_DEPTH_LIMIT",
+        "depth",
+        "the operation nests fields {n} deep, deeper than the {limit} allowed",
+    ),
+    _Rule(
+        "aliases",
+        "MAX_ALIASES_LIMIT",
+        "aliases",
+        "the operation uses {n} aliases, more than the {limit} allowed",
+    ),
+    _Rule(
+        "root_fields",
+        "MAX_ROOT_FIELDS_LIMIT",
+        "rootFields",
+        "the operation asks for {n} root fields, more than the {limit} allowed: "
+        "split it into several operations",
+    ),
+    _Rule(
+        "directives",
+        "MAX_DIRECTIVES_LIMIT",
+        "directives",
+        "the operation uses {n} directives, more than the {limit} allowed",
+    ),
+)
+
+
 def limit_errors(measures: DocumentMeasures, limits: OperationLimits) -> tuple[GraphQLError, ...]:
     """One error per limit exceeded (all of them, as Apollo Router reports them)."""
     errors = []
-    if measures.depth > limits.max_depth:
-        errors.append(
-            _error(
-                f"the operation nests fields {measures.depth} deep, deeper than the "
-                f"{limits.max_depth} allowed",
-                "MAX_DEPTH_LIMIT",
-                depth=measures.depth,
-                maxDepth=limits.max_depth,
-            )
-        )
-    if measures.aliases > limits.max_aliases:
-        errors.append(
-            _error(
-                f"the operation uses {measures.aliases} aliases, more than the "
-                f"{limits.max_aliases} allowed",
-                "MAX_ALIASES_LIMIT",
-                aliases=measures.aliases,
-                maxAliases=limits.max_aliases,
-            )
-        )
-    if measures.root_fields > limits.max_root_fields:
-        errors.append(
-            _error(
-                f"the operation asks for {measures.root_fields} root fields, more than the "
-                f"{limits.max_root_fields} allowed: split it into several operations",
-                "MAX_ROOT_FIELDS_LIMIT",
-                rootFields=measures.root_fields,
-                maxRootFields=limits.max_root_fields,
-            )
-        )
-    if measures.directives > limits.max_directives:
-        errors.append(
-            _error(
-                f"the operation uses {measures.directives} directives, more than the "
-                f"{limits.max_directives} allowed",
-                "MAX_DIRECTIVES_LIMIT",
-                directives=measures.directives,
-                maxDirectives=limits.max_directives,
-            )
-        )
+    for rule in _RULES:
+        n: int = getattr(measures, rule.measure)
+        limit: int = getattr(limits, f"max_{rule.measure}")
+        if n > limit:
+            max_key = "max" + rule.key[0].upper() + rule.key[1:]
+            message = rule.message.format(n=n, limit=limit)
+            errors.append(_error(message, rule.code, **{rule.key: n, max_key: limit}))
     if measures.tokens > limits.max_tokens:
         errors.append(too_many_tokens(limits.max_tokens))
     return tuple(errors)
