@@ -5,7 +5,7 @@ times the first), a weekly rhythm with busy weekends, and a little noise.
 Stores are drawn with Zipf weights, then lines from the store's own
 bestseller-skewed catalog, so every order belongs to one store and a few
 products carry most lines. In the last 7 days the drop store sells a fifth of
-its usual share and the spike store three and a half times its share.
+its usual share and the spike store five times its share.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from readmodels.demo.world import DROP_STORE, LOW_STOCK_STORE, SPIKE_STORE, Worl
 
 ORDER_DAYS = 120
 TRAFFIC_DAYS = 90
-LATE = 7 * DAY  # "the last 7 days" of the revenue stories
+LATE_DAYS = 7  # "the last 7 days, today included": the dashboard's default range
 WEEKDAY_FACTORS = (0.9, 0.95, 1.0, 1.0, 1.1, 1.3, 1.2)  # Monday first
 DROP_FACTOR = 0.2
-SPIKE_FACTOR = 3.5
+# Today is only partly over, so just after midnight the dashboard's range holds six days
+# of the spike against the previous range's seven: 5x keeps it a WARNING-size spike (a rise
+# over 200%) at any time of day, where 3.5x fell to INFO in the first hours.
+SPIKE_FACTOR = 5.0
 LOYAL_SHARE = 0.3  # of orders placed by the Zipf-skewed core of customers
 CANCEL_RATE = 0.03
 REVIEW_RATE = 0.10
@@ -54,7 +57,8 @@ class DayPlan:
             target = round(world.scale.orders * running / total)
             self.counts.append(target - placed)
             placed = target
-        self.late_from = now - LATE
+        # Calendar days, as the dashboard's ranges are: the previous range holds none of it.
+        self.late_from = today - (LATE_DAYS - 1) * DAY
         base = [1.0 / s for s in range(1, world.scale.stores + 1)]
         late = list(base)
         late[DROP_STORE - 1] *= DROP_FACTOR
