@@ -50,3 +50,17 @@ def mug_store(price: str = "12.00") -> list[dict[str, Any]]:
             segmentPrices=[],
         ),
     ]
+
+
+def ana_mug_store(price: str = "12.00") -> list[dict[str, Any]]:
+    """Creator ana (cr1) and her store's one listed, priced mug."""
+    creator = event(
+        "CreatorUpserted",
+        creatorId="cr1",
+        handle="ana",
+        name="Ana",
+        bio=None,
+        avatarUrl=None,
+        storeId="s1",
+    )
+    return [creator, *mug_store(price)]

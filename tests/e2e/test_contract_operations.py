@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 
 from infra.auth import mint_token
-from infra.database import create_engine
 from readmodels.demo import SCALES, generate_events
-from readmodels.demo.seed import seed_demo
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from resolvers.ids import encode_id
-from tests.conftest import CONTRACT, create_database, drop_database
+from tests.conftest import CONTRACT
 from tests.e2e.reference import Cart, Priced, Reference
 from tests.e2e.server import Server, running_server
+from tests.e2e.worlds import seeded_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -42,15 +39,8 @@ class Demo:
 @pytest.fixture(scope="module")
 async def demo_database(server_url: str, template_url: str) -> AsyncIterator[str]:
     """The small demo world, seeded through the ingest path and projected."""
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    try:
-        await seed_demo(engine, SCALES["small"], now=NOW)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    yield url
-    await drop_database(server_url, url)
+    async with seeded_demo(server_url, template_url, NOW) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -21,14 +21,10 @@ import httpx
 import orjson
 import pytest
 
-from infra.database import asyncpg_dsn, create_engine
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
-from tests.conftest import create_database, drop_database
+from infra.database import asyncpg_dsn
 from tests.e2e.events import event, mug_store
 from tests.e2e.server import Server, running_server
+from tests.e2e.worlds import projected_database
 from tests.readmodels.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -58,17 +54,8 @@ PREFLIGHT = {"Apollo-Require-Preflight": "true"}
 @pytest.fixture(scope="module")
 async def module_world(server_url: str, template_url: str) -> AsyncIterator[str]:
     """One database holding the mug store, projected, shared by the module's servers."""
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    try:
-        events, errors = validate_events(mug_store())
-        assert errors == []
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    yield url
-    await drop_database(server_url, url)
+    async with projected_database(server_url, template_url, mug_store()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from infra.auth import mint_token
-from infra.database import asyncpg_dsn, create_engine
+from infra.database import asyncpg_dsn
 from readmodels.demo import SCALES
-from readmodels.demo.seed import seed_demo
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from schema.build import build_schema
-from tests.conftest import create_database, drop_database
 from tests.e2e.hostile import FIELD_CODES, NOT_HTTP, Answer, check_answer, raw_exchange
 from tests.e2e.hostile_cases import (
     CONTENT_TYPES,
@@ -61,6 +57,7 @@ from tests.e2e.hostile_operations import (
     world_of,
 )
 from tests.e2e.server import Server, running_server, signed_headers
+from tests.e2e.worlds import seeded_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -101,15 +98,8 @@ PROFILE = settings.get_profile(os.environ.get("VITRINE_HOSTILE_PROFILE", "hostil
 @pytest.fixture(scope="module")
 async def demo_database(server_url: str, template_url: str) -> AsyncIterator[str]:
     """The small demo world, seeded through the ingest path and projected."""
-    url = await create_database(server_url, template_url)
-    engine = create_engine(url)
-    try:
-        await seed_demo(engine, SCALES["small"], now=NOW)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    yield url
-    await drop_database(server_url, url)
+    async with seeded_demo(server_url, template_url, NOW) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

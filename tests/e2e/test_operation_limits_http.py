@@ -19,14 +19,11 @@ from sqlalchemy import text
 from infra.auth import mint_token
 from infra.database import create_engine
 from persisted_queries.hashing import sha256_hex
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from resolvers.ids import encode_id
-from tests.conftest import CONTRACT, create_database, drop_database
-from tests.e2e.events import event, mug_store
+from tests.conftest import CONTRACT
+from tests.e2e.events import ana_mug_store
 from tests.e2e.server import Server, running_server
+from tests.e2e.worlds import projected_database
 
 pytestmark = pytest.mark.e2e
 
@@ -122,31 +119,9 @@ async def event_count(database_url: str) -> int:
 
 @pytest.fixture(scope="module")
 async def world(server_url: str, template_url: str) -> AsyncIterator[str]:
-    """The mug store of creator ana, and a post of hers, projected."""
-    url = await create_database(server_url, template_url)
-    events, errors = validate_events(
-        [
-            event(
-                "CreatorUpserted",
-                creatorId="cr1",
-                handle="ana",
-                name="Ana",
-                bio=None,
-                avatarUrl=None,
-                storeId="s1",
-            ),
-            *mug_store("4.00"),
-        ]
-    )
-    assert errors == []
-    engine = create_engine(url)
-    try:
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
-    yield url
-    await drop_database(server_url, url)
+    """The mug store of creator ana, projected."""
+    async with projected_database(server_url, template_url, ana_mug_store("4.00")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

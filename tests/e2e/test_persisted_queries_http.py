@@ -13,15 +13,11 @@ import httpx
 import orjson
 import pytest
 
-from infra.database import create_engine
 from persisted_queries.hashing import sha256_hex
-from readmodels.eventlog.store import append_events
-from readmodels.events import validate_events
-from readmodels.projections import all_projections
-from readmodels.projector.runner import catch_up
 from tests.conftest import CONTRACT
-from tests.e2e.events import event, mug_store
+from tests.e2e.events import ana_mug_store
 from tests.e2e.server import Server, running_server
+from tests.e2e.worlds import project_events
 
 pytestmark = pytest.mark.e2e
 
@@ -105,27 +101,7 @@ def listed_names(database_url: str, data_dir: Path) -> list[str]:
 @pytest.fixture
 async def world(database_url: str) -> str:
     """A database with one creator's store selling one priced, listed mug, projected."""
-    events, errors = validate_events(
-        [
-            event(
-                "CreatorUpserted",
-                creatorId="cr1",
-                handle="ana",
-                name="Ana",
-                bio=None,
-                avatarUrl=None,
-                storeId="s1",
-            ),
-            *mug_store("4.00"),
-        ]
-    )
-    assert not errors
-    engine = create_engine(database_url)
-    try:
-        await append_events(engine, events)
-        await catch_up(engine, all_projections())
-    finally:
-        await engine.dispose()
+    await project_events(database_url, ana_mug_store("4.00"))
     return database_url
 
 
