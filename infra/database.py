@@ -10,8 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
+from opentelemetry.trace import Span
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from infra.request_scope import current_scope
+from infra.sql_spans import record_statement_error, start_statement_span
 
 
 def _dumps(value: Any) -> str:
@@ -56,6 +61,9 @@ def create_engine(
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     event.listen(engine.sync_engine, "after_cursor_execute", _count_rows)
+    event.listen(engine.sync_engine, "before_cursor_execute", _start_request_statement)
+    event.listen(engine.sync_engine, "after_cursor_execute", _end_request_statement)
+    event.listen(engine.sync_engine, "handle_error", _fail_request_statement)
     return engine
 
 
@@ -104,3 +112,45 @@ def current_statement_stats() -> StatementStats | None:
 def activate_statement_stats(stats: StatementStats) -> None:
     """Make `stats` the counter for the rest of the current context (per request)."""
     _current_stats.set(stats)
+
+
+# A request's statements through this engine (persisted-query lookups and registrations,
+# mutation appends) count and trace like the read pool's: SQLAlchemy runs its cursor
+# events in a greenlet that shares the calling task's context, so the request scope is
+# the one of the task that ran the statement. The projector and other background tasks
+# were started outside any request and see none. Unsampled, this is one context-variable
+# read per statement; the span rides on the statement's execution context.
+_SPAN = "_vitrine_span"
+
+
+def _start_request_statement(
+    _conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+) -> None:
+    scope = current_scope()
+    if scope is None:
+        return
+    scope.statements += 1
+    if scope.tracer is not None and context is not None:
+        setattr(context, _SPAN, start_statement_span(scope.tracer, statement))
+
+
+def _end_request_statement(
+    _conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool
+) -> None:
+    span: Span | None = getattr(context, _SPAN, None)
+    if span is None:
+        return
+    setattr(context, _SPAN, None)
+    rowcount = getattr(cursor, "rowcount", -1)  # rows returned, or changed by DML
+    if isinstance(rowcount, int) and rowcount >= 0 and cursor.description is not None:
+        span.set_attribute("db.response.returned_rows", rowcount)
+    span.end()
+
+
+def _fail_request_statement(failure: ExceptionContext) -> None:
+    span: Span | None = getattr(failure.execution_context, _SPAN, None)
+    if span is None:
+        return
+    setattr(failure.execution_context, _SPAN, None)
+    record_statement_error(span, failure.original_exception)
+    span.end()

@@ -33,9 +33,13 @@ from typing import Any
 
 import asyncpg
 import orjson
+from opentelemetry.trace import Tracer
 
 from infra.database import asyncpg_dsn, current_statement_stats
 from infra.request_limits import statement_timeout
+from infra.request_scope import current_scope
+from infra.span_errors import error_description
+from infra.sql_spans import record_statement_error, start_statement_span
 
 Record = Any  # asyncpg.Record: mapping access by column name
 
@@ -244,8 +248,30 @@ class _Retry(Exception):
     """Internal: a waiter woken to open a connection itself."""
 
 
+async def _traced_fetch(
+    tracer: Tracer, pool: _Connections, sql: str, args: Sequence[Any]
+) -> list[Any]:
+    """`pool.fetch` inside a span of its own: the statement, its rows, or its failure
+    (as the driver raised it, before it is mapped to this module's errors)."""
+    span = start_statement_span(tracer, sql)
+    try:
+        rows = await pool.fetch(sql, args)
+    except BaseException as error:
+        record_statement_error(span, error)
+        span.end()
+        raise
+    span.set_attribute("db.response.returned_rows", len(rows))
+    span.end()
+    return rows
+
+
 class ReadPool:
-    """Runs read-model queries; counts them for the request's statement stats."""
+    """Runs read-model queries; counts them for the request's statement stats.
+
+    Each statement is counted in the current request's scope (`infra.request_scope`)
+    and, when that request is sampled, gets a CLIENT span (`infra.sql_spans`) under
+    the span that ran it: the tracer comes with the scope, so the pool takes none.
+    """
 
     def __init__(
         self,
@@ -280,8 +306,16 @@ class ReadPool:
         get pathological generic plans, measured 300 ms against 15 ms; every other
         statement reuses its cached generic plan (an unfiltered page: 0.7 ms, not 1.4)."""
         pool = self._pools.get(custom_plan) or self._pool(custom_plan)
+        scope = current_scope()
+        tracer = None
+        if scope is not None:
+            scope.statements += 1
+            tracer = scope.tracer
         try:
-            rows = await pool.fetch(sql, args)
+            if tracer is None:
+                rows = await pool.fetch(sql, args)
+            else:
+                rows = await _traced_fetch(tracer, pool, sql, args)
         except asyncpg.QueryCanceledError as exc:
             raise ReadTimeoutError(str(exc)) from exc
         except TimeoutError as exc:  # the request's deadline, not the statement timeout
@@ -291,7 +325,7 @@ class ReadPool:
         except asyncpg.DataError as exc:
             if not _refused_input(exc):
                 raise
-            raise ReadInputError(str(exc)) from exc
+            raise ReadInputError(error_description(exc)) from exc  # its message quotes values
         stats = current_statement_stats()
         if stats is not None:
             stats.statements += 1

@@ -40,6 +40,7 @@ from graphql import GraphQLError
 
 from infra.graphql_documents import DocumentCache, DocumentErrors, PreparedDocument
 from infra.graphql_request import GraphQLRequest, RequestError
+from infra.request_scope import current_tracer
 from persisted_queries.documents import APQ, MANIFEST, StoredDocument
 from persisted_queries.hashing import (
     MAX_ID_LENGTH,
@@ -229,6 +230,19 @@ class PersistedDocuments:
         return self.cache.get(query, trusted=True)  # a manifest's text: registered
 
     async def _resolve(self, key: str, client: str) -> _Resolved | None:
+        """The document an APQ hash or a `documentId` names, from memory or the store;
+        in a `persisted_query resolve` span on a sampled request."""
+        tracer = current_tracer()
+        if tracer is None:
+            return await self._lookup(key, client)
+        with tracer.start_as_current_span("persisted_query resolve") as span:
+            resolved = await self._lookup(key, client)
+            span.set_attribute("vitrine.pq.hit", resolved is not None)
+            kind = "none" if resolved is None else resolved.document.source
+            span.set_attribute("vitrine.pq.kind", kind)
+            return resolved
+
+    async def _lookup(self, key: str, client: str) -> _Resolved | None:
         known, resolved = self._documents.lookup((client, key))
         if known:
             return resolved

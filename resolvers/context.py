@@ -1,4 +1,4 @@
-"""Per-request state: the read engine, the request's tracer (or None), loaders."""
+"""Per-request state: the read engine, the request's tracer (or None), loaders, observations."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Span, Tracer
 
 from readmodels.eventlog.writer import EventWriter
 from readmodels.reader import Reader
+from resolvers.observations import Observations
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,6 +44,14 @@ class RequestContext:
 
     `events` appends the gateway's own events (its mutations' writes); the
     endpoint sets it for mutations only, so a query cannot write.
+
+    `open_spans` holds the sampled resolver spans still waiting on a loader future
+    (`resolvers.tracing`); the endpoint passes its request scope's set, to end those
+    that never resolve before its server span ends.
+
+    `observations` counts what the request did (loader batches, resolver
+    durations; the endpoint adds its statements) on every request, sampled or
+    not, for /metrics.
     """
 
     db: Reader
@@ -53,6 +62,8 @@ class RequestContext:
     fresh_until: datetime | None = None
     insight_rules: Sequence[Rule] | None = None
     events: EventWriter | None = None
+    observations: Observations = field(default_factory=Observations)
+    open_spans: set[Span] = field(default_factory=set)
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def fresh_only_until(self, moment: datetime | None) -> None:

@@ -22,12 +22,19 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from opentelemetry.trace import SpanKind
+
+from infra.request_scope import current_tracer
 from infra.response_cache.entry import CachedResponse, Freshness
 from infra.response_cache.memory import MemoryLRU
 from infra.response_cache.stats import CacheStats
 from infra.response_cache.tag_clock import TagClock
 
 log = logging.getLogger("vitrine.cache")
+
+# Attributes of a lookup's span.
+LEVEL = "vitrine.cache.level"
+HIT = "vitrine.cache.hit"
 
 
 class SharedStore(Protocol):
@@ -63,7 +70,29 @@ class ResponseCache:
         self._refreshing: set[str] = set()
 
     async def get(self, key: str, *, min_stamp: int = 0) -> Lookup | None:
-        """A servable entry for `key` from L1 or L2, or None (a miss)."""
+        """A servable entry for `key` from L1 or L2, or None (a miss).
+
+        On a sampled request each level asked gets a `cache lookup` span
+        (`vitrine.cache.level`, `vitrine.cache.hit`)."""
+        tracer = current_tracer()
+        if tracer is None:
+            found = self._from_memory(key, min_stamp)
+            if found is not None or self.shared is None:
+                return found
+            return await self._from_shared(self.shared, key, min_stamp)
+        with tracer.start_as_current_span("cache lookup", attributes={LEVEL: "l1"}) as span:
+            found = self._from_memory(key, min_stamp)
+            span.set_attribute(HIT, found is not None)
+        if found is not None or self.shared is None:
+            return found
+        with tracer.start_as_current_span(
+            "cache lookup", kind=SpanKind.CLIENT, attributes={LEVEL: "l2"}
+        ) as span:
+            found = await self._from_shared(self.shared, key, min_stamp)
+            span.set_attribute(HIT, found is not None)
+        return found
+
+    def _from_memory(self, key: str, min_stamp: int) -> Lookup | None:
         stats = self.stats
         entry = self.memory.get(key)
         if entry is not None:
@@ -75,9 +104,11 @@ class ResponseCache:
                 stats.stale_served += freshness is Freshness.STALE
                 return Lookup(entry, "L1", freshness is Freshness.STALE)
         stats.l1_misses += 1
-        if self.shared is None:
-            return None
-        entry = await self.shared.get(key)
+        return None
+
+    async def _from_shared(self, shared: SharedStore, key: str, min_stamp: int) -> Lookup | None:
+        stats = self.stats
+        entry = await shared.get(key)
         freshness = None if entry is None else self._freshness(entry, min_stamp)
         if entry is None or freshness is None or freshness is Freshness.EXPIRED:
             stats.l2_misses += 1

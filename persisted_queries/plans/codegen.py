@@ -544,11 +544,17 @@ class CodeGenerator:
         # for a resolver that reads nothing of it but `.context`; any other gets its
         # own, as graphql-core builds it. Sampled requests always get their own.
         shared = _reads_only_context(_resolver_function(resolve, strawberry_field))
-        info = f"({full_info} if tr else info)" if shared else full_info
         dynamic = has_args and _uses_variables(node)
         direct = getattr(resolve, "vitrine_direct", None)
-        if direct is not None and not dynamic:
-            return self._direct_call(direct, definition, node, info, has_args)
+        if shared and direct is None and _is_metered(strawberry_field):
+            # Called through Strawberry's resolver and its `@traced` wrapper, which names
+            # its duration after the info's parent type and field: the shared info has
+            # neither. (Such fields take enum or input arguments: root fields, one call.)
+            shared = False
+        info = f"({full_info} if tr else info)" if shared else full_info
+        if direct is not None:
+            key = f"{field.parent.name}.{field.name}"
+            return self._direct_call(direct, definition, node, info, has_args, key, dynamic)
         call = f"{self.const(resolve, 'res')}(src, {info}"
         if not has_args:
             return call + ")"
@@ -570,18 +576,40 @@ class CodeGenerator:
         return f"{call}, **{self.const(arguments, 'args')})"
 
     def _direct_call(
-        self, direct: Any, definition: GraphQLField, node: Any, info: str, has_args: bool
+        self,
+        direct: Any,
+        definition: GraphQLField,
+        node: Any,
+        info: str,
+        has_args: bool,
+        key: str,
+        dynamic: bool = False,
     ) -> str:
         """Call the resolver function itself (not the schema's wrapper of it), and on an
-        unsampled request without its tracing decorator: two Python calls fewer a field."""
+        unsampled request without its span: its `vitrine_metered` form, which only
+        records its duration under `key` ("Parent.field"), known here once, so that it
+        needs no resolve info of its own. `dynamic`: its arguments use variables, read
+        per call (and renamed to the function's parameters)."""
         function, takes_info, names = direct
+        metered = getattr(function, "vitrine_metered", None)
         untraced = getattr(function, "vitrine_untraced", None)
         target = self.const(function, "fn")
-        if untraced is not None:
+        if metered is not None and takes_info:
+            target = f"({self.const(metered(key), 'fn')} if not tr else {target})"
+        elif untraced is not None:
             target = f"({self.const(untraced, 'fn')} if not tr else {target})"
         call = f"{target}(src, {info}" if takes_info else f"{target}(src"
         if not has_args:
             return call + ")"
+        if dynamic:
+
+            def by_parameter(values: dict[str, Any]) -> dict[str, Any]:
+                return {names[name]: value for name, value in values.items()}
+
+            return (
+                f"{call}, **{self.const(by_parameter, 'rn')}(GA({self.const(definition, 'fd')},"
+                f" {self.const(node, 'node')}, r.variables)))"
+            )
         try:
             arguments = get_argument_values(definition, node, None)
         except GraphQLError as error:
@@ -855,6 +883,12 @@ def _resolver_function(resolve: Any, strawberry_field: Any) -> tuple[Any, str | 
     function = getattr(function, "vitrine_untraced", function)
     parameter = resolver.info_parameter if resolver is not None else None
     return function, (parameter.name if parameter is not None else None)
+
+
+def _is_metered(strawberry_field: Any) -> bool:
+    """Whether a field's resolver is `@traced` (it measures itself on every request)."""
+    resolver = getattr(strawberry_field, "base_resolver", None)
+    return resolver is not None and hasattr(resolver.wrapped_func, "vitrine_metered")
 
 
 def _reads_only_context(found: tuple[Any, str | None] | None) -> bool:
