@@ -295,10 +295,13 @@ def projectors() -> None:
 def projectors_run() -> None:
     """Run every projection (safe on several machines: one leader per projection)."""
     from infra.cache_wiring import batch_publisher
+    from infra.telemetry import build_tracing
     from readmodels.projections import all_projections
     from readmodels.projector.runner import ProjectorRunner
 
     settings = _settings()
+    # Batch spans (`project <projection>`) go where the gateway's do (OTEL_* variables).
+    tracing = build_tracing(settings)
 
     async def run(url: str) -> None:
         await _migrate(url)
@@ -313,6 +316,7 @@ def projectors_run() -> None:
                     batch_size=settings.projector_batch_size,
                     poll_interval=settings.projector_poll_interval_ms / 1000,
                     listeners=[publish],
+                    tracer=tracing.tracer,
                 )
                 loop = asyncio.get_running_loop()
                 import signal
@@ -324,8 +328,12 @@ def projectors_run() -> None:
         finally:
             await engine.dispose()
 
-    with database_url(settings) as url:
-        _run(lambda: run(url))
+    try:
+        with database_url(settings) as url:
+            _run(lambda: run(url))
+    finally:
+        if tracing.provider is not None:
+            tracing.provider.shutdown()  # export what is still queued
 
 
 @projectors.command("status")

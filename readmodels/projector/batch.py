@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from readmodels.eventlog.store import read_events, read_head
-from readmodels.projector.checkpoints import advance_checkpoint, lock_checkpoint
+from readmodels.projector.checkpoints import (
+    advance_checkpoint,
+    advance_checkpoint_past,
+    lock_checkpoint,
+)
 from readmodels.projector.projection import Projection
 
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """What one committed batch did."""
+    """What one committed batch did.
+
+    `head` is the log's head the batch read (so `head - to_position` events were
+    still pending when it committed); `newest_recorded_at` is when the batch's
+    last event was appended (its span's lag), None for a batch that applied none.
+    """
 
     projection: str
     from_position: int
     to_position: int
     events: int
     tags: frozenset[str] = field(default_factory=frozenset)
+    head: int = 0
+    newest_recorded_at: datetime | None = None
 
 
 async def run_batch(
@@ -49,7 +61,20 @@ async def run_batch_in(
     # its types up to the head, so the checkpoint can skip to the head.
     to_position = events[-1].position if len(events) == batch_size else head
     tags: set[str] = set()
+    recorded_at: datetime | None = None
     if events:
         tags = await projection.apply(conn, events)
-    await advance_checkpoint(conn, projection.name, to_position)
-    return BatchOutcome(projection.name, checkpoint, to_position, len(events), frozenset(tags))
+        recorded_at = await advance_checkpoint_past(
+            conn, projection.name, to_position, events[-1].position
+        )
+    else:
+        await advance_checkpoint(conn, projection.name, to_position)
+    return BatchOutcome(
+        projection.name,
+        checkpoint,
+        to_position,
+        len(events),
+        frozenset(tags),
+        head=head,
+        newest_recorded_at=recorded_at,
+    )

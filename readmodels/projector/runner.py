@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from readmodels.eventlog.store import EVENTS_CHANNEL
 from readmodels.projector.batch import BatchOutcome, run_batch
 from readmodels.projector.projection import Projection
+from readmodels.projector.spans import BatchSpans
 
 log = logging.getLogger("vitrine.projector")
 
@@ -49,7 +51,11 @@ class ProjectionState:
 
 
 class ProjectorRunner:
-    """Runs a set of projections until stopped."""
+    """Runs a set of projections until stopped.
+
+    `tracer` gets a span per batch that applied events or failed (see spans.py);
+    the default no-op tracer records nothing.
+    """
 
     def __init__(
         self,
@@ -61,6 +67,7 @@ class ProjectorRunner:
         poll_interval: float = 1.0,
         standby_interval: float = 2.0,
         listeners: Sequence[BatchListener] = (),
+        tracer: Tracer | None = None,
     ) -> None:
         self._engine = engine
         self._dsn = dsn
@@ -69,6 +76,7 @@ class ProjectorRunner:
         self._poll_interval = poll_interval
         self._standby_interval = standby_interval
         self._listeners = list(listeners)
+        self._spans = BatchSpans(NoOpTracer() if tracer is None else tracer)
         self._wake = {p.name: asyncio.Event() for p in self._projections}
         self._stopping = asyncio.Event()
         # One LISTEN/lock connection serves every projection; asyncpg runs one
@@ -131,11 +139,13 @@ class ProjectorRunner:
             await self._sleep(projection.name, self._standby_interval)
         backoff = 0.1
         while not self._stopping.is_set():
+            started = time.time_ns()
             try:
                 outcome = await run_batch(self._engine, projection, batch_size=self._batch_size)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._spans.failed(projection.name, exc, start_ns=started, end_ns=time.time_ns())
                 state.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception(
                     "projection %s: batch failed, rolled back; retrying in %.1fs from position %d",
@@ -150,6 +160,7 @@ class ProjectorRunner:
             if outcome is None:
                 await self._sleep(projection.name, self._poll_interval)
                 continue
+            self._spans.applied(outcome, start_ns=started, end_ns=time.time_ns())
             state.last_error = None
             state.position = outcome.to_position
             state.batches += 1
