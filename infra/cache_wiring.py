@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSchema
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from starlette.requests import Request
-from starlette.responses import Response
 
 from infra.cdn_purge import CdnPurger
 from infra.invalidation.listener import InvalidationListener
@@ -80,6 +78,7 @@ class ResponseCaching:
     listener: InvalidationListener | None = None
     publisher: InvalidationPublisher | None = None
     purger: CdnPurger | None = None
+    # Process-local collectors (this cache's, and the app's others): see infra/metrics_registry.py.
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def start(self) -> None:
@@ -104,10 +103,6 @@ class ResponseCaching:
         """The in-process runner's batch listener (called after the batch committed)."""
         if self.publisher is not None:
             self.publisher.on_batch(outcome.tags, outcome.to_position)
-
-    async def metrics(self, request: Request) -> Response:
-        """GET /metrics: Prometheus text (hits and misses per level, and the rest)."""
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     def snapshot(self) -> tuple[dict[str, int], dict[str, float]]:
         counters: dict[str, int] = {}

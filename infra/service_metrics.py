@@ -1,6 +1,10 @@
-"""Gauges of /metrics read at scrape time: the read pool's connections and how far
-the projections trail the event log. Nothing is counted per request: the collector
-asks the pool and the checkpoint watcher for their current numbers when scraped.
+"""Service series of /metrics: the read pool's connections, how far the projections trail
+the event log, and how many events they apply.
+
+Pool usage is process-local (each worker holds its own pool); the event-log head and
+the projections' positions come from the database (the checkpoint watcher), the same
+in every process, so they are read when scraped, by whichever process is scraped.
+Projector throughput is counted as batches commit, from the runner's batch listener.
 
 Structural protocols keep this plumbing free of the read models' imports.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -29,12 +34,21 @@ class Progress(Protocol):
     def lag_ms(self) -> int: ...
 
 
-class ServiceCollector(Collector):
-    """Read pool usage, event-log head and projector lag, as the gateway knows them."""
+class Batch(Protocol):
+    """A committed projector batch (readmodels.projector.batch.BatchOutcome has this shape)."""
 
-    def __init__(self, pool: PoolUsage, progress: Progress) -> None:
+    @property
+    def projection(self) -> str: ...
+
+    @property
+    def events(self) -> int: ...
+
+
+class PoolCollector(Collector):
+    """This process's read pool connections, by pool and state, and the pools' limits."""
+
+    def __init__(self, pool: PoolUsage) -> None:
         self._pool = pool
-        self._progress = progress
 
     def collect(self) -> Iterator[Metric]:
         connections = GaugeMetricFamily(
@@ -53,6 +67,15 @@ class ServiceCollector(Collector):
             limits.add_metric([pool], size)
         yield connections
         yield limits
+
+
+class ProgressCollector(Collector):
+    """Event-log head and projector lag, as the checkpoint watcher last heard them."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def collect(self) -> Iterator[Metric]:
         head = self._progress.head
         yield GaugeMetricFamily(
             "vitrine_event_log_head", "The event log's last position heard of.", value=head
@@ -70,3 +93,27 @@ class ServiceCollector(Collector):
             "How long the slowest projection has been behind the head (0 when caught up).",
             value=self._progress.lag_ms() / 1000,
         )
+
+
+class ProjectorMetrics:
+    """`vitrine_projector_events_total{projection}` and `vitrine_projector_batches_total
+    {projection}`: what this process's projector runner applied (rate() is throughput)."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self._events = Counter(
+            "vitrine_projector_events",
+            "Events applied by projector batches, by projection.",
+            ["projection"],
+            registry=registry,
+        )
+        self._batches = Counter(
+            "vitrine_projector_batches",
+            "Projector batches committed, by projection.",
+            ["projection"],
+            registry=registry,
+        )
+
+    def on_batch(self, batch: Batch) -> None:
+        """The runner's batch listener (after the batch committed)."""
+        self._events.labels(batch.projection).inc(batch.events)
+        self._batches.labels(batch.projection).inc()

@@ -38,11 +38,23 @@ class CacheStats:
         return asdict(self)
 
 
+# (level, result, CacheStats field) of vitrine_cache_lookups_total; the per-level
+# counters (vitrine_cache_l1_hits_total, ...) stay for dashboards that use them.
+LOOKUPS = (
+    ("l1", "hit", "l1_hits"),
+    ("l1", "miss", "l1_misses"),
+    ("l2", "hit", "l2_hits"),
+    ("l2", "miss", "l2_misses"),
+)
+
+
 class CacheCollector(Collector):
     """Prometheus view of a cache's counters and gauges.
 
     `snapshot` returns (counters, gauges) by name at scrape time; counter
-    names get the `vitrine_cache_` prefix and `_total` suffix.
+    names get the `vitrine_cache_` prefix and `_total` suffix. Lookups are also
+    reported as one family by level and result, from which PromQL computes the
+    hit ratio of each level.
     """
 
     def __init__(self, snapshot: Callable[[], tuple[dict[str, int], dict[str, float]]]) -> None:
@@ -50,6 +62,16 @@ class CacheCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         counters, gauges = self._snapshot()
+        lookups = CounterMetricFamily(
+            "vitrine_cache_lookups",
+            "response cache lookups by level (l1, l2) and result (hit, miss); "
+            "an L1 miss is looked up in L2 when Redis is configured",
+            labels=["level", "result"],
+        )
+        for level, result, name in LOOKUPS:
+            if name in counters:
+                lookups.add_metric([level, result], counters[name])
+        yield lookups
         for name, count in sorted(counters.items()):
             metric = CounterMetricFamily(f"vitrine_cache_{name}", f"response cache: {name}")
             metric.add_metric([], count)
