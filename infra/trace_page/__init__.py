@@ -1,0 +1,1 @@
+"""The development trace page: recent traces kept in memory, shown as waterfalls."""
