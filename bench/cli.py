@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bench.baseline import BaselineError, open_checkout
 from bench.chart import ChartError, write_chart
 from bench.dataset import DatasetError
 from bench.load import LoadError, LoadSettings, require_wrk
@@ -18,10 +19,18 @@ from bench.suite import SuiteError, SuiteOptions, run_suite
 from infra.progress import console
 
 SCALE_NAMES = ("small", "medium", "large")
-ONLY_PHASES = ("cache", "plans", "pricing", "dashboard", "feeds", "security")
+ONLY_PHASES = ("cache", "plans", "pricing", "dashboard", "feeds", "security", "tracing")
 # Per-request and start-up INFO lines would bury the progress bars.
 QUIET_LOGGERS = ("httpx", "httpcore", "pgserver", "alembic")
-FAILURES = (ChartError, DatasetError, LoadError, PreflightError, ServerError, SuiteError)
+FAILURES = (
+    BaselineError,
+    ChartError,
+    DatasetError,
+    LoadError,
+    PreflightError,
+    ServerError,
+    SuiteError,
+)
 
 
 def _names(raw: str | None) -> tuple[str, ...] | None:
@@ -49,6 +58,7 @@ def build_options(
     pricing_phase: bool = True,
     dashboard_phase: bool = True,
     feeds_phase: bool = True,
+    baseline_checkout: Path | None = None,
 ) -> SuiteOptions:
     """The suite's options from the command line, with --quick's shorter defaults."""
     if only == "cache" and not cache_phase:
@@ -65,6 +75,11 @@ def build_options(
         )
     if only == "feeds" and not feeds_phase:
         raise click.BadParameter("--only feeds contradicts --no-feeds-phase", param_hint="--only")
+    if baseline_checkout is not None and only != "tracing":
+        raise click.BadParameter(
+            "only the tracing phase runs a baseline checkout (--only tracing)",
+            param_hint="--baseline-checkout",
+        )
     if connections < threads:
         raise click.BadParameter(
             "needs at least one connection per thread", param_hint="--connections"
@@ -98,6 +113,7 @@ def build_options(
         dashboard_phase=dashboard_phase,
         feeds_phase=feeds_phase,
         only=only,
+        baseline_checkout=baseline_checkout,
         freshness_samples=50 if quick else 200,
         data_dir=Path(os.environ.get("VITRINE_DATA_DIR") or ".vitrine"),
     )
@@ -179,6 +195,14 @@ def build_options(
     default=None,
     help="Run only this phase (after the dataset and workload it needs).",
 )
+@click.option(
+    "--baseline-checkout",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="With --only tracing: also run this checkout's code (an older commit) with tracing"
+    " off in the same rounds, as the 'before' row.",
+)
 def bench(
     quick: bool,
     workers: int,
@@ -196,6 +220,7 @@ def bench(
     dashboard_phase: bool,
     feeds_phase: bool,
     only: str | None,
+    baseline_checkout: Path | None,
 ) -> None:
     """Benchmark Vitrine against its floor: writes bench/results/<timestamp>.json and .png."""
     for noisy in QUIET_LOGGERS:
@@ -217,8 +242,11 @@ def bench(
         pricing_phase=pricing_phase,
         dashboard_phase=dashboard_phase,
         feeds_phase=feeds_phase,
+        baseline_checkout=baseline_checkout,
     )
     try:
+        if options.baseline_checkout is not None:
+            open_checkout(options.baseline_checkout)  # before the dataset and the workload
         require_wrk()
         _require_matplotlib()
         results = run_suite(options)

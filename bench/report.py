@@ -819,6 +819,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             _phases(results),
         ]
         return _with_problems(parts, results)
+    if only == "tracing":
+        parts += [
+            *tracing_section(results.get("tracing")),
+            "### Phases (seconds)",
+            _phases(results),
+        ]
+        return _with_problems(parts, results)
     if only == "security":
         parts += [
             *security_section(results.get("security")),
@@ -889,6 +896,29 @@ def security_section(security: Mapping[str, Any] | None) -> list[str]:
     if security.get("cost_inprocess"):
         parts.append(cost_line(dict(security["cost_inprocess"])))
     return parts
+
+
+def tracing_section(tracing: Mapping[str, Any] | None) -> list[str]:
+    """Tracing off, sampled at 1 % and at 100 %, as ratios (bench.tracing)."""
+    from bench.tracing import expected_line, target_lines, tracing_table
+
+    parts = ["### Tracing overhead (off, 1 %, 100 % sampled; OTLP to a local sink)"]
+    if not tracing:
+        return [*parts, "_not run_"]
+    if "operations" not in tracing:
+        return [*parts, "_" + str(tracing.get("error") or tracing.get("skipped")) + "_"]
+    return [
+        *parts,
+        tracing_table(tracing),
+        f"Medians of {tracing['rounds']} interleaved rounds (servers' order rotated each round);"
+        " ratios and CPU added are the medians of each round's against tracing off in the"
+        f" same round. CategoryListing with `first: {tracing['listing_first']}`; sampler"
+        f" `{tracing['sampler']}`. Sampled: traces the sink received of the requests the"
+        " server answered (warm-ups included; wrk's completed plus one in flight per"
+        " connection when it stopped).",
+        *target_lines(tracing),
+        *[line for line in [expected_line(tracing)] if line],
+    ]
 
 
 def _phases(results: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 from rich.progress import TaskID
 
+from bench.baseline import Checkout, launch_command, launch_env, verify_marker
 from bench.procstats import process_tree
 
 READY_TIMEOUT = 90.0
@@ -63,6 +64,9 @@ class Server:
     log_path: Path
     workers: int
     database: str
+    # Another checkout's server (bench.baseline): how many of our modules it was
+    # checked to import from that checkout.
+    checkout_modules: int | None = None
 
     def pids(self) -> list[int]:
         return process_tree(self.process.pid)
@@ -110,15 +114,18 @@ def server_env(
         "VITRINE_RATE_LIMITS": "off",
         # Like uvicorn's (--no-access-log): a line per request would fill the log file.
         "VITRINE_ACCESS_LOG": "false",
+        # Production mode has it off already; said here so no phase measures its spans.
+        "VITRINE_TRACE_PAGE": "false",
         **(extra or {}),
     }
 
 
 def uvicorn_command(port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", *uvicorn_args(port, workers)]
+
+
+def uvicorn_args(port: int, workers: int) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "uvicorn",
         "--factory",
         "infra.asgi:app_factory",
         "--host",
@@ -172,26 +179,30 @@ def running_server(
     run_projectors: bool = False,
     token: str = "bench-service-token",
     extra: dict[str, str] | None = None,
+    checkout: Checkout | None = None,
 ) -> Iterator[Server]:
     """A server on a free port, answering /healthz with all its workers up; `extra`
-    overrides its environment (the cache phase turns the response cache on)."""
+    overrides its environment (the cache phase turns the response cache on);
+    `checkout` runs another checkout's code (bench.baseline), checked once it is up."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = server_env(
         database_url, log_path.parent, run_projectors=run_projectors, token=token, extra=extra
     )
+    command, cwd = uvicorn_command(port, workers), Path(__file__).resolve().parent.parent
+    marker = log_path.with_suffix(".modules.json")
+    if checkout is not None:
+        marker.unlink(missing_ok=True)
+        command = launch_command(checkout, marker, uvicorn_args(port, workers))
+        env, cwd = launch_env(checkout, env), checkout.root
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            uvicorn_command(port, workers),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     database = urlsplit(database_url).path.strip("/")
     server = Server(process, f"http://127.0.0.1:{port}", log_path, workers, database)
     try:
         _wait_ready(server)
+        if checkout is not None:
+            server.checkout_modules = verify_marker(checkout, marker)
         yield server
     finally:
         _stop(process)

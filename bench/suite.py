@@ -65,6 +65,8 @@ INPROCESS_BODIES = 20
 PRICING_OPERATIONS = ("PriceCart", "ProductPage")
 # `--only security`: the operation the edge's protections are measured on (bench.security).
 SECURITY_OPERATIONS = ("ProductPage",)
+# `--only tracing`: the operations tracing's cost is measured on (bench.tracing).
+TRACING_OPERATIONS = ("CategoryListing", "ProductPage")
 FRESHNESS_TOKEN = "bench-freshness-token"
 
 
@@ -89,9 +91,11 @@ class SuiteOptions:
     pricing_phase: bool = True
     dashboard_phase: bool = True
     feeds_phase: bool = True
-    # "cache", "plans", "pricing" or "security": the dataset, the workload, that phase;
+    # "cache", "plans", "pricing", "security" or "tracing": the dataset, the workload, that phase;
     # "dashboard", "feeds": the dataset and that phase (they draw no workload).
     only: str | None = None
+    # `--only tracing`: another checkout whose server (tracing off) joins the rounds.
+    baseline_checkout: Path | None = None
     freshness_samples: int = 200
     results_dir: Path = Path(__file__).resolve().parent / "results"
     data_dir: Path = Path(".vitrine")
@@ -167,6 +171,8 @@ def run_suite(options: SuiteOptions) -> dict[str, Any]:
             _pricing_only(run, main, requests, results)
         elif options.only == "security":
             results["security"] = _security(run, main, requests)
+        elif options.only == "tracing":
+            results["tracing"] = _tracing(run, main, requests)
         else:
             _all_phases(run, server_url, datasets, catalogue, chosen, requests, results)
     results["phases_seconds"] = run.phases
@@ -274,6 +280,37 @@ def _security(run: Run, main: Dataset, requests: dict[str, list[Body]]) -> dict[
 
     with run.phase("security"):
         return _guarded(run, "security phase", work)
+
+
+def _tracing(run: Run, main: Dataset, requests: dict[str, list[Body]]) -> dict[str, Any]:
+    """CategoryListing and ProductPage with tracing off, sampled at 1 % and at 100 %,
+    exporting over OTLP to a local sink, in interleaved rounds (bench.tracing)."""
+    from bench.baseline import open_checkout
+    from bench.tracing import OPERATIONS, TracingContext, configs_for, measure_tracing
+
+    missing = [name for name in OPERATIONS if name not in requests]
+    if missing:
+        return {"skipped": f"not drawn: {', '.join(missing)}"}
+    checkout = run.options.baseline_checkout
+    context = TracingContext(
+        database_url=main.url,
+        settings=run.options.load,
+        scratch=run.workdir,
+        logdir=run.logdir,
+        workers=run.options.workers,
+        rounds=5,
+        baseline=None if checkout is None else open_checkout(checkout),
+    )
+    configs = configs_for(context.baseline)
+    runs = len(configs) * len(OPERATIONS) * context.rounds
+
+    def work() -> dict[str, Any]:
+        labels = ", ".join(config.label for config in configs)
+        with _ticking(labels, runs, run.options) as tick:
+            return measure_tracing(context, requests, tick)
+
+    with run.phase("tracing"):
+        return _guarded(run, "tracing phase", work)
 
 
 def _plans(
@@ -423,6 +460,9 @@ def _settings(options: SuiteOptions) -> dict[str, Any]:
         "dashboard_phase": options.dashboard_phase,
         "feeds_phase": options.feeds_phase,
         "only": options.only,
+        "baseline_checkout": (
+            None if options.baseline_checkout is None else str(options.baseline_checkout)
+        ),
         "freshness_samples": options.freshness_samples,
         "now": NOW.isoformat(),
         "uvicorn": "uvloop, httptools, no access log",
@@ -452,6 +492,8 @@ def _operations(options: SuiteOptions) -> tuple[Catalogue, list[Operation]]:
         names = PRICING_OPERATIONS
     if names is None and options.only == "security":
         names = SECURITY_OPERATIONS
+    if names is None and options.only == "tracing":
+        names = TRACING_OPERATIONS
     return catalogue, _choose(catalogue, names)
 
 
