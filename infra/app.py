@@ -31,6 +31,7 @@ from infra.graphql_edge import GraphQLEdge
 from infra.graphql_http import GRAPHQL_ROUTE_METHODS, GraphQLEndpoint
 from infra.http_errors import http_error_response
 from infra.ingest import EventsEndpoint
+from infra.metrics_registry import gateway_metrics
 from infra.pq_wiring import PlanCollector, persisted_queries
 from infra.pricing_wiring import PredicateCollector
 from infra.rate_limit_wiring import rate_limiting
@@ -38,11 +39,12 @@ from infra.readiness_probes import ReadinessProbes
 from infra.readpool import ReadPool
 from infra.request_ids import RequestIds
 from infra.request_limits import time_limited
-from infra.request_metrics import RequestMetrics
 from infra.security_headers import SecurityHeaders
-from infra.service_metrics import ServiceCollector
+from infra.service_metrics import PoolCollector, ProgressCollector
 from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
-from infra.telemetry import get_tracer, tracer_provider_from_env
+from infra.telemetry import build_tracing, tracing_with
+from infra.trace_page.buffer import TraceBuffer
+from infra.trace_page.routes import trace_page_routes
 from persisted_queries.admin import MAX_BYTES as ADMIN_MAX_BYTES
 from readmodels.migrate import head_revision
 from readmodels.projections import all_projections
@@ -144,11 +146,27 @@ def create_app(
         [p.name for p in projections],
         poll_interval=settings.projector_poll_interval_ms / 1000,
     )
-    provider = tracer_provider if tracer_provider is not None else tracer_provider_from_env()
+    # The development trace page keeps recent traces in memory: its buffer is one more
+    # span processor, so with it on there is a provider even without an exporter.
+    trace_buffer = (
+        TraceBuffer(
+            max_traces=settings.trace_page_max_traces, max_spans=settings.trace_page_max_spans
+        )
+        if settings.trace_page_enabled
+        else None
+    )
+    if tracer_provider is None:
+        tracing = build_tracing(settings, processors=() if trace_buffer is None else [trace_buffer])
+    else:  # a test's provider: its sampler decides, and there is no debug extension
+        tracing = tracing_with(tracer_provider)
+        if trace_buffer is not None:
+            tracer_provider.add_span_processor(trace_buffer)
+    provider = tracing.provider
     schema = build_schema()
     caching = response_caching(
         settings, schema._schema, watcher, asyncpg_dsn(url), publish=settings.run_projectors
     )
+    metrics = gateway_metrics(caching.registry)  # before anything counts (multiprocess files)
     keys = api_keys(settings, engine)
     persisted = persisted_queries(
         settings,
@@ -164,8 +182,8 @@ def create_app(
     rate_limits = None if limiting is None else limiting.gate
     caller_limits = None if rate_limits is None else endpoint_limits(settings, rate_limits)
     caching.registry.register(keys.collector())
-    caching.registry.register(ServiceCollector(reads, watcher))
-    request_metrics = RequestMetrics(caching.registry)
+    caching.registry.register(PoolCollector(reads))
+    metrics.scraped(ProgressCollector(watcher))
     local_cache = caching.cache
     writer = EngineEventWriter(
         engine,
@@ -178,7 +196,8 @@ def create_app(
         documents=persisted.documents,
         db=reads,
         watcher=watcher,
-        tracer=get_tracer(provider),
+        tracer=tracing.tracer,
+        debug=tracing.debug,
         graphiql=settings.graphiql_enabled,
         min_position_wait=settings.min_position_wait_ms / 1000,
         csrf_required_headers=settings.csrf_required_headers if settings.csrf_prevention else None,
@@ -192,6 +211,7 @@ def create_app(
         hide_suggestions=not settings.introspection_enabled,
         rate_limits=rate_limits,
         max_cost=settings.max_cost,
+        observe=metrics.execution.observe,
     )
     readiness = ReadinessProbes(
         reads,
@@ -211,6 +231,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.start()
         await caching.start()
+        await metrics.start()
         if limiting is not None:
             await limiting.start()
         runner = None
@@ -225,7 +246,9 @@ def create_app(
                 listeners=[
                     lambda outcome: watcher.observe(outcome.projection, outcome.to_position),
                     caching.on_batch,
+                    metrics.projectors.on_batch,
                 ],
+                tracer=tracing.tracer,
             )
             run_task = asyncio.create_task(runner.run(), name="projectors")
         app.state.services = Services(engine, watcher, runner)
@@ -242,6 +265,7 @@ def create_app(
                 with contextlib.suppress(Exception):
                     await run_task
             await caching.stop()
+            await metrics.stop()
             await watcher.stop()
             await persisted.close()
             await keys.close()
@@ -265,7 +289,7 @@ def create_app(
         ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readiness.endpoint, methods=["GET"]),
-        Route("/metrics", caching.metrics, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         *admin_routes(
             persisted.routes,
             None if caller_limits is None else caller_limits.admin,
@@ -274,6 +298,8 @@ def create_app(
     ]
     if settings.bench_mode:
         routes.append(Route("/bench/floor", FloorEndpoint().__call__, methods=["GET", "POST"]))
+    if trace_buffer is not None:
+        routes.extend(trace_page_routes(trace_buffer))
     return Starlette(
         debug=False,  # never a traceback in a response, whatever the mode
         routes=routes,
@@ -283,7 +309,9 @@ def create_app(
         middleware=[
             # Outermost first: every response, errors included, gets the headers and the id.
             Middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds),
-            Middleware(RequestIds, access_log=settings.access_log, metrics=request_metrics.observe),
+            Middleware(
+                RequestIds, access_log=settings.access_log, metrics=metrics.requests.observe
+            ),
             Middleware(GraphQLEdge, endpoint=graphql),
         ],
     )

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.auth_keys import check_secrets, parse_secrets
@@ -341,6 +341,58 @@ class Settings(BaseSettings):
         default=True, description="One `vitrine.access` line per HTTP request, at INFO."
     )
 
+    # --- traces ---
+    trace_parent_based_sampler: bool = Field(
+        default=True,
+        description="A caller's sampled or unsampled traceparent decides whether its request "
+        "is traced; false: the caller's trace id and parent are kept, but OTEL_TRACES_SAMPLER's "
+        "root (its ratio) decides (set false when callers are untrusted).",
+    )
+
+    # --- trace page ---
+    trace_page: bool | None = Field(
+        default=None,
+        description="/_vitrine/traces: recent traces kept in memory, as waterfalls; on in "
+        "development, refused in production.",
+    )
+    trace_page_max_traces: int = Field(
+        default=200, ge=1, le=2_000, description="Traces the trace page keeps (the oldest go)."
+    )
+    trace_page_max_spans: int = Field(
+        default=50_000,
+        ge=100,
+        le=500_000,
+        description="Spans the trace page keeps across its traces (about 2.8 KB each); past "
+        "it the oldest traces go.",
+    )
+
+    @field_validator("trace_page")
+    @classmethod
+    def _trace_page_in_development(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        # Every recorded span of every request, documents and attributes included, for
+        # anyone who can reach the port: never in production.
+        if value and info.data.get("mode") is Mode.PRODUCTION:
+            raise ValueError("the trace page is for development only (VITRINE_MODE=production)")
+        return value
+
+    # --- debug extension ---
+    debug_tracing: bool = Field(
+        default=False,
+        description="extensions.tracing in every /graphql response; development only (in "
+        "production an ADMIN token asks per request with `Vitrine-Debug: tracing`).",
+    )
+
+    @field_validator("debug_tracing")
+    @classmethod
+    def _debug_tracing_in_development(cls, value: bool, info: ValidationInfo) -> bool:
+        # Every request's resolver timings and SQL, for anyone: never in production.
+        if value and info.data.get("mode") is Mode.PRODUCTION:
+            raise ValueError(
+                "debug tracing for every request is for development only "
+                "(VITRINE_MODE=production): send `Vitrine-Debug: tracing` with an ADMIN token"
+            )
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -396,6 +448,10 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.mode is Mode.DEVELOPMENT if self.introspection is None else self.introspection
+
+    @property
+    def trace_page_enabled(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT if self.trace_page is None else self.trace_page
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +86,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterator[Server]:
-    """A server on a free port, ready (healthz answers) before the block runs."""
+def running_server(
+    database_url: str,
+    data_dir: Path,
+    *,
+    uvicorn_workers: int = 1,
+    environment: Mapping[str, str] | None = None,
+    **settings: str,
+) -> Iterator[Server]:
+    """A server on a free port, ready (healthz answers) before the block runs.
+
+    `uvicorn_workers` > 1 runs `uvicorn --workers`; `environment` adds variables that
+    are not VITRINE_ settings (PROMETHEUS_MULTIPROC_DIR).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -99,7 +110,10 @@ def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterat
         "VITRINE_RATE_LIMITS": "off",
         # No line per request (tests send thousands) unless a test asks: errors still log.
         "VITRINE_ACCESS_LOG": "false",
+        # The trace page would record every request's spans: only where a test asks for it.
+        "VITRINE_TRACE_PAGE": "false",
         **{f"VITRINE_{k.upper()}": v for k, v in settings.items()},
+        **(environment or {}),
     }
     log = (data_dir / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
@@ -123,6 +137,7 @@ def running_server(database_url: str, data_dir: Path, **settings: str) -> Iterat
             # The client address is Vitrine's to work out (VITRINE_TRUSTED_PROXIES), not
             # uvicorn's: by default it believes X-Forwarded-For from 127.0.0.1.
             "--no-proxy-headers",
+            *(["--workers", str(uvicorn_workers)] if uvicorn_workers > 1 else []),
         ],
         env=env,
         stdout=log,
