@@ -164,11 +164,11 @@ class ApiKeyCollector(Collector):
         self._store = store
 
     def collect(self) -> Iterator[Any]:
-        lookups = CounterMetricFamily(
-            "vitrine_api_key_lookups", "API-key lookups that queried the database"
+        yield CounterMetricFamily(
+            "vitrine_api_key_lookups",
+            "API-key lookups that queried the database",
+            value=self._store.lookups,
         )
-        lookups.add_metric([], self._store.lookups)
-        yield lookups
 
 
 @dataclass(frozen=True)

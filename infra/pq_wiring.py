@@ -102,16 +102,16 @@ class PlanCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         stats = self._stats
-        compiled = GaugeMetricFamily(
-            "vitrine_plans_compiled", "operations compiled into execution plans"
+        yield GaugeMetricFamily(
+            "vitrine_plans_compiled",
+            "operations compiled into execution plans",
+            value=stats.compiled,
         )
-        compiled.add_metric([], stats.compiled)
-        yield compiled
-        executions = CounterMetricFamily(
-            "vitrine_plan_executions", "persisted operations executed by compiled plans"
+        yield CounterMetricFamily(
+            "vitrine_plan_executions",
+            "persisted operations executed by compiled plans",
+            value=stats.executions,
         )
-        executions.add_metric([], stats.executions)
-        yield executions
         fallbacks = CounterMetricFamily(
             "vitrine_plan_fallbacks",
             "persisted operations run on the reference executor instead, by reason",

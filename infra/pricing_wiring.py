@@ -31,18 +31,18 @@ class PredicateCollector(Collector):
         lookups.add_metric(["hit"], stats.hits)
         lookups.add_metric(["miss"], stats.misses)
         yield lookups
-        compiled = CounterMetricFamily(
-            "vitrine_promotion_predicates_compiled", "promotion conditions compiled"
+        yield CounterMetricFamily(
+            "vitrine_promotion_predicates_compiled",
+            "promotion conditions compiled",
+            value=stats.compiled,
         )
-        compiled.add_metric([], stats.compiled)
-        yield compiled
-        ratio = GaugeMetricFamily(
-            "vitrine_promotion_predicate_hit_ratio", "hits / lookups of compiled predicates"
+        yield GaugeMetricFamily(
+            "vitrine_promotion_predicate_hit_ratio",
+            "hits / lookups of compiled predicates",
+            value=stats.hit_rate,
         )
-        ratio.add_metric([], stats.hit_rate)
-        yield ratio
-        size = GaugeMetricFamily(
-            "vitrine_promotion_predicates_cached", "compiled predicates held in memory"
+        yield GaugeMetricFamily(
+            "vitrine_promotion_predicates_cached",
+            "compiled predicates held in memory",
+            value=len(self._cache),
         )
-        size.add_metric([], len(self._cache))
-        yield size

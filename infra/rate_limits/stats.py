@@ -51,21 +51,21 @@ class RateLimitCollector(Collector):
             for policy, count in sorted(counts.items()):
                 metric.add_metric([policy], count)
             yield metric
-        errors = CounterMetricFamily("vitrine_rate_limit_redis_errors", "failed Redis checks")
-        errors.add_metric([], stats.redis_errors)
-        yield errors
-        opened = CounterMetricFamily(
-            "vitrine_rate_limit_breaker_opened", "times the Redis circuit breaker opened"
+        yield CounterMetricFamily(
+            "vitrine_rate_limit_redis_errors", "failed Redis checks", value=stats.redis_errors
         )
-        opened.add_metric([], gauges.breaker_opened)
-        yield opened
-        fallback = GaugeMetricFamily(
-            "vitrine_rate_limit_local_fallback", "1 while limits are counted per process"
+        yield CounterMetricFamily(
+            "vitrine_rate_limit_breaker_opened",
+            "times the Redis circuit breaker opened",
+            value=gauges.breaker_opened,
         )
-        fallback.add_metric([], float(gauges.local_fallback))
-        yield fallback
-        buckets = GaugeMetricFamily(
-            "vitrine_rate_limit_local_buckets", "buckets held by this process"
+        yield GaugeMetricFamily(
+            "vitrine_rate_limit_local_fallback",
+            "1 while limits are counted per process",
+            value=float(gauges.local_fallback),
         )
-        buckets.add_metric([], float(gauges.local_buckets))
-        yield buckets
+        yield GaugeMetricFamily(
+            "vitrine_rate_limit_local_buckets",
+            "buckets held by this process",
+            value=float(gauges.local_buckets),
+        )

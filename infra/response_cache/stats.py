@@ -73,10 +73,8 @@ class CacheCollector(Collector):
                 lookups.add_metric([level, result], counters[name])
         yield lookups
         for name, count in sorted(counters.items()):
-            metric = CounterMetricFamily(f"vitrine_cache_{name}", f"response cache: {name}")
-            metric.add_metric([], count)
-            yield metric
+            yield CounterMetricFamily(
+                f"vitrine_cache_{name}", f"response cache: {name}", value=count
+            )
         for name, value in sorted(gauges.items()):
-            gauge = GaugeMetricFamily(f"vitrine_cache_{name}", f"response cache: {name}")
-            gauge.add_metric([], value)
-            yield gauge
+            yield GaugeMetricFamily(f"vitrine_cache_{name}", f"response cache: {name}", value=value)
