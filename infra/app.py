@@ -42,6 +42,7 @@ from infra.request_limits import time_limited
 from infra.security_headers import SecurityHeaders
 from infra.service_metrics import PoolCollector, ProgressCollector
 from infra.settings import MIN_JWT_SECRET_BYTES, Mode, Settings, SettingsError
+from infra.span_errors import record_error
 from infra.telemetry import build_tracing, tracing_with
 from infra.trace_page.buffer import TraceBuffer
 from infra.trace_page.routes import trace_page_routes
@@ -249,6 +250,7 @@ def create_app(
                     metrics.projectors.on_batch,
                 ],
                 tracer=tracing.tracer,
+                record_error=record_error,
             )
             run_task = asyncio.create_task(runner.run(), name="projectors")
         app.state.services = Services(engine, watcher, runner)

@@ -295,6 +295,7 @@ def projectors() -> None:
 def projectors_run() -> None:
     """Run every projection (safe on several machines: one leader per projection)."""
     from infra.cache_wiring import batch_publisher
+    from infra.span_errors import record_error
     from infra.telemetry import build_tracing
     from readmodels.projections import all_projections
     from readmodels.projector.runner import ProjectorRunner
@@ -317,6 +318,7 @@ def projectors_run() -> None:
                     poll_interval=settings.projector_poll_interval_ms / 1000,
                     listeners=[publish],
                     tracer=tracing.tracer,
+                    record_error=record_error,
                 )
                 loop = asyncio.get_running_loop()
                 import signal

@@ -49,6 +49,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
+        hide_parameters=True,  # errors and logs name the statement, never its values
         json_serializer=_dumps,
         json_deserializer=orjson.loads,
         connect_args={

@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from infra.request_ids import (
     INTERNAL_ERROR,
     MASKED_MESSAGE,
+    current_request_id,
+    log_unexpected,
     masked_entry,
-    report_unexpected,
 )
+from infra.span_errors import record_error
 
 __all__ = ["MASKED_MESSAGE", "error_entry", "format_error", "masked_entry", "record_unexpected"]
 
@@ -33,12 +35,16 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 
 def record_unexpected(span: Span, errors: Iterable[GraphQLError]) -> None:
-    """Record the unexpected errors of a result on the request's (recording) span."""
+    """Record the unexpected errors of a result on the request's (recording) span, once
+    each, without a driver message's values (`infra.span_errors`): `format_error` only
+    logs them."""
     for error in errors:
         if _is_unexpected(error) and error.original_error is not None:
-            attributes = {"graphql.path": str(error.path)}
-            span.record_exception(error.original_error, attributes=attributes)
-            span.set_status(Status(StatusCode.ERROR, "unexpected error"))
+            attributes = {
+                "graphql.path": str(error.path),
+                "vitrine.request_id": current_request_id() or "",
+            }
+            record_error(span, error.original_error, attributes=attributes)
 
 
 def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
@@ -47,7 +53,7 @@ def format_error(error: GraphQLError, *, default_code: str) -> dict[str, Any]:
     extensions = dict(error.extensions or {})
     message = error.message
     if original is not None and _is_unexpected(error):
-        request_id = report_unexpected(original, f"in {error.path}")
+        request_id = log_unexpected(original, f"in {error.path}")  # on the span already
         message, extensions = MASKED_MESSAGE, {"code": INTERNAL_ERROR}
         if request_id is not None:
             extensions["requestId"] = request_id

@@ -43,7 +43,7 @@ from infra.graphql_cache_stage import CacheStage
 from infra.graphql_documents import DocumentProvider
 from infra.graphql_limits import OperationLimits
 from infra.graphql_operation import check_method, requested_operation_type
-from infra.graphql_pipeline import DEADLINE_KEY, OperationPipeline
+from infra.graphql_pipeline import DEADLINE_KEY, OperationPipeline, with_pending_tracing
 from infra.graphql_request import (
     RequestError,
     get_payload,
@@ -165,16 +165,18 @@ class GraphQLEndpoint:
             async with deadline:
                 return await self._answer(request, media_type)
         except RequestError as error:
-            return error_response(error, media_type or JSON)
+            return with_pending_tracing(request, error_response(error, media_type or JSON))
         except ClientDisconnect:
             raise
         except TimeoutError as error:
             if not deadline.expired:
-                return _unexpected(error, request, media_type or JSON)
+                return with_pending_tracing(
+                    request, _unexpected(error, request, media_type or JSON)
+                )
             timed_out = RequestError(TIMEOUT_STATUS, TIMEOUT_CODE, timeout_message(self._timeout))
-            return error_response(timed_out, media_type or JSON)
+            return with_pending_tracing(request, error_response(timed_out, media_type or JSON))
         except Exception as error:
-            return _unexpected(error, request, media_type or JSON)
+            return with_pending_tracing(request, _unexpected(error, request, media_type or JSON))
 
     async def _answer(self, request: Request, media_type: str | None) -> Response:
         if request.method not in ("GET", "POST"):
@@ -242,11 +244,11 @@ class GraphQLEndpoint:
                 request, graphql_request, min_position, media_type, identity
             )
         except RequestError as error:
-            return error_response(error, media_type)
+            return with_pending_tracing(request, error_response(error, media_type))
         except ClientDisconnect:
             raise
         except Exception as error:
-            return _unexpected(error, request, media_type)
+            return with_pending_tracing(request, _unexpected(error, request, media_type))
 
     def _wants_ide(self, request: Request) -> bool:
         return (

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import ExecutionResult, OperationType
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Span, Tracer, set_span_in_context
+from opentelemetry.propagate import extract
+from opentelemetry.trace import (
+    Span,
+    SpanContext,
+    Tracer,
+    get_current_span,
+    set_span_in_context,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -66,6 +73,35 @@ if TYPE_CHECKING:
 # The request's `Deadline` (the endpoint puts it there), to tell its expiry (a 504 on the
 # server span) from other cancellations.
 DEADLINE_KEY = "vitrine.deadline"
+# A debug request's collected trace when the pipeline answered nothing (a RequestError,
+# the deadline, an unexpected error): the endpoint's error answer carries it
+# (`with_pending_tracing`).
+TRACING_KEY = "vitrine.tracing"
+
+
+def with_pending_tracing(request: Request, response: Response) -> Response:
+    """`response` (the endpoint's answer to an error that left the pipeline) with the
+    debug trace the pipeline left in the request's scope, taken: a 405, a 503, a 504 or
+    a 500 is when the trace is most wanted. Taken before the caller awaits anything, so
+    that a batch's members each get their own."""
+    tracing = request.scope.pop(TRACING_KEY, None)
+    return response if tracing is None else with_extension(response, "tracing", tracing)
+
+
+def _logged_span_context(span: Span, request: Request) -> SpanContext | None:
+    """The span ids the access line (and a 500's error line) carries: the server span's
+    when it records, or when it continues a caller's trace (its trace id then names the
+    caller's trace, even under a sampling ratio that dropped this span). An unsampled
+    request of no caller's trace has only a random trace id, which would lead nowhere."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    if span.is_recording():
+        return context
+    if "traceparent" not in request.headers:
+        return None
+    caller = get_current_span(extract(request.headers)).get_span_context()
+    return context if caller.is_valid and caller.trace_id == context.trace_id else None
 
 
 class OperationPipeline:
@@ -118,8 +154,9 @@ class OperationPipeline:
         recording = span.is_recording()
         span_context = span.get_span_context()
         trace_id = span_context.trace_id
-        if recording:
-            request.scope[SPAN_KEY] = span_context  # for the access line and the 500's log
+        logged = _logged_span_context(span, request)
+        if logged is not None:
+            request.scope[SPAN_KEY] = logged  # for the access line and the 500's log
         if debug and recording and self._debug is not None:
             self._debug.expect(trace_id)
         scope, scope_token = open_scope(self._tracer if recording else None)
@@ -154,6 +191,8 @@ class OperationPipeline:
                 tracing = self._debug.extension(trace_id)  # taken even if it cannot be sent
                 if response is not None:
                     response = with_extension(response, "tracing", tracing)
+                else:  # the endpoint's error answer carries it
+                    request.scope[TRACING_KEY] = tracing
         assert response is not None  # `_operate` answered, or its exception propagated
         return response
 

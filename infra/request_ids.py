@@ -27,11 +27,11 @@ from typing import Any
 import orjson
 import structlog
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.access_log import log_access
+from infra.span_errors import record_error
 
 log = logging.getLogger("vitrine.errors")
 
@@ -70,9 +70,10 @@ def masked_entry(request_id: str | None) -> dict[str, Any]:
     return {"message": MASKED_MESSAGE, "extensions": extensions}
 
 
-def report_unexpected(error: BaseException, where: str) -> str | None:
-    """Log `error` with its traceback and the request's id, and record it on the
-    current span; returns the id, for the masked answer."""
+def log_unexpected(error: BaseException, where: str) -> str | None:
+    """Log `error` with its traceback and the request's id; returns the id, for the
+    masked answer. For an error already on the request's span (`report_unexpected`
+    records it there as well)."""
     request_id = _current.get()
     log.error(
         "unexpected error %s (request id %s)",
@@ -81,10 +82,16 @@ def report_unexpected(error: BaseException, where: str) -> str | None:
         exc_info=error,
         extra={"request_id": request_id},
     )
+    return request_id
+
+
+def report_unexpected(error: BaseException, where: str) -> str | None:
+    """`log_unexpected`, and `error` recorded on the current span (without a driver
+    message's values: `infra.span_errors`); returns the id, for the masked answer."""
+    request_id = log_unexpected(error, where)
     span = trace.get_current_span()
     if span.is_recording():
-        span.record_exception(error, attributes={"vitrine.request_id": request_id or ""})
-        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        record_error(span, error, attributes={"vitrine.request_id": request_id or ""})
     return request_id
 
 

@@ -5,7 +5,8 @@ A database driver's message often repeats what it was given (asyncpg's
 `invalid input syntax for type integer: "..."`), and a span goes to a tracing
 backend that keeps no secrets: statements are recorded without values, so
 their errors must be too. A driver error (asyncpg's, or any exception with a
-PostgreSQL SQLSTATE) is therefore described by its SQLSTATE, else its type
+PostgreSQL SQLSTATE, or SQLAlchemy's wrapper of one, whose message lists the
+statement's parameters) is therefore described by its SQLSTATE, else its type
 name, in the span's status, in the exception event's `exception.message`, and
 in its `exception.stacktrace` (frames and types, the chain included, without
 the driver's messages). Other exceptions (ours: fixed messages) are recorded
@@ -18,42 +19,61 @@ from __future__ import annotations
 import traceback
 
 from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.util.types import Attributes
+from sqlalchemy.exc import StatementError
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
 def is_driver_error(error: BaseException) -> bool:
-    """An exception raised by the database driver (its message may quote values)."""
-    return isinstance(getattr(error, "sqlstate", None), str) or type(error).__module__.startswith(
-        "asyncpg"
-    )
+    """An exception raised by the database driver, or wrapping one (its message may quote
+    values): asyncpg's, anything with a SQLSTATE, SQLAlchemy's DBAPI adapters' errors and
+    its `StatementError`s (`[SQL: ...] [parameters: (...)]` in their message)."""
+    if isinstance(error, StatementError) or isinstance(_sqlstate(error), str):
+        return True
+    module = type(error).__module__
+    if module.startswith(("asyncpg", "sqlalchemy.dialects.")):
+        return True
+    orig = getattr(error, "orig", None)
+    return isinstance(orig, BaseException) and orig is not error and is_driver_error(orig)
+
+
+def _sqlstate(error: BaseException) -> object:
+    """The SQLSTATE a driver error carries (asyncpg: `sqlstate`, SQLAlchemy's adapter also
+    `pgcode`), None when it has none."""
+    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
 
 
 def error_description(error: BaseException) -> str:
-    """What a span's status says of `error`: the SQLSTATE of a driver error that has one,
-    else the exception's type name (never its message)."""
-    sqlstate = getattr(error, "sqlstate", None)
-    if isinstance(sqlstate, str) and is_driver_error(error):
-        return sqlstate
+    """What a span's status says of `error`: the SQLSTATE of a driver error that has one
+    (a wrapper's from the error it wraps), else the exception's type name (never its
+    message)."""
+    if is_driver_error(error):
+        for link in (error, getattr(error, "orig", None)):
+            sqlstate = None if link is None else _sqlstate(link)
+            if isinstance(sqlstate, str):
+                return sqlstate
     return type(error).__name__
 
 
-def record_error(span: Span, error: BaseException) -> None:
+def record_error(
+    span: Span,
+    error: BaseException,
+    *,
+    attributes: Attributes = None,
+    timestamp: int | None = None,
+) -> None:
     """`error` on `span`: an exception event (an Exception only: a cancellation has no
-    stack worth keeping) and ERROR with `error_description`."""
+    stack worth keeping) with `attributes` added, at `timestamp` (ns; now when None), and
+    ERROR with `error_description`."""
     if isinstance(error, Exception):
         chain = _chain(error)
+        event_attributes = dict(attributes or {})
         if any(is_driver_error(link) for link in chain):
-            span.record_exception(
-                error,
-                attributes={
-                    "exception.message": _safe_message(error),
-                    "exception.stacktrace": _safe_stacktrace(chain),
-                },
-            )
-        else:
-            span.record_exception(error)
+            event_attributes["exception.message"] = _safe_message(error)
+            event_attributes["exception.stacktrace"] = _safe_stacktrace(chain)
+        span.record_exception(error, attributes=event_attributes or None, timestamp=timestamp)
     span.set_status(Status(StatusCode.ERROR, error_description(error)))
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from readmodels.eventlog.store import EVENTS_CHANNEL
 from readmodels.projector.batch import BatchOutcome, run_batch
 from readmodels.projector.projection import Projection
-from readmodels.projector.spans import BatchSpans
+from readmodels.projector.spans import BatchSpans, ErrorRecorder, record_type_only
 
 log = logging.getLogger("vitrine.projector")
 
@@ -68,6 +68,7 @@ class ProjectorRunner:
         standby_interval: float = 2.0,
         listeners: Sequence[BatchListener] = (),
         tracer: Tracer | None = None,
+        record_error: ErrorRecorder = record_type_only,
     ) -> None:
         self._engine = engine
         self._dsn = dsn
@@ -76,7 +77,11 @@ class ProjectorRunner:
         self._poll_interval = poll_interval
         self._standby_interval = standby_interval
         self._listeners = list(listeners)
-        self._spans = BatchSpans(NoOpTracer() if tracer is None else tracer)
+        # A failed batch's exception on its span: composition passes the recorder that
+        # keeps driver messages' values out (`readmodels.projector.spans`).
+        self._spans = BatchSpans(
+            NoOpTracer() if tracer is None else tracer, record_error=record_error
+        )
         self._wake = {p.name: asyncio.Event() for p in self._projections}
         self._stopping = asyncio.Event()
         # One LISTEN/lock connection serves every projection; asyncpg runs one

@@ -8,20 +8,24 @@ and end times: only then is it known whether the batch applied anything,
 and an idle runner polls every projection every second, so spans for
 empty polls (or for batches that only moved a checkpoint past other types'
 events) would bury the ones worth reading. A failed batch always gets one,
-with the exception recorded and an error status described by the exception's
-type alone: messages may carry event data (a driver's repeats the values it
-refused), which has no place in a tracing backend.
+with the exception recorded by the `ErrorRecorder` it was given. Messages may
+carry event data (a driver's repeats the values it refused, SQLAlchemy's lists
+the statement's parameters), which has no place in a tracing backend; the
+scrubbing recorder is `infra.span_errors.record_error`, which the composition
+passes in: readmodels may import infra's db and config only, and infra's
+plumbing nothing of readmodels, so the recorder is injected rather than
+imported. Without one, a failed batch's span says the exception's type alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
-from sqlalchemy.exc import StatementError
 
 from readmodels.projector.batch import BatchOutcome
 
@@ -67,11 +71,34 @@ def _messaging(projection: str) -> dict[str, AttributeValue]:
     }
 
 
+class ErrorRecorder(Protocol):
+    """Puts `error` on `span` as an exception event at `timestamp` (ns) and sets ERROR."""
+
+    def __call__(self, span: Span, error: BaseException, *, timestamp: int | None = None) -> None:
+        """Record `error` (no value it quotes may reach the span)."""
+
+
+def record_type_only(span: Span, error: BaseException, *, timestamp: int | None = None) -> None:
+    """The recorder when none is given: the exception's type, neither message nor stack,
+    so nothing a message quotes can leak."""
+    name = type(error).__name__
+    attributes = {"exception.message": name, "exception.stacktrace": name}
+    span.record_exception(error, attributes=attributes, timestamp=timestamp)
+    span.set_status(Status(StatusCode.ERROR, name))
+
+
 class BatchSpans:
     """Reports projector batches to a tracer (the no-op tracer when tracing is off)."""
 
-    def __init__(self, tracer: Tracer, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        *,
+        record_error: ErrorRecorder = record_type_only,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._tracer = tracer
+        self._record_error = record_error
         self._clock = clock
 
     def applied(self, outcome: BatchOutcome, *, start_ns: int, end_ns: int) -> None:
@@ -96,20 +123,5 @@ class BatchSpans:
             attributes={"vitrine.projection": projection, **_messaging(projection)},
             start_time=start_ns,
         )
-        span.record_exception(error, attributes=_driver_message(error), timestamp=end_ns)
-        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        self._record_error(span, error, timestamp=end_ns)
         span.end(end_time=end_ns)
-
-
-def _driver_message(error: Exception) -> dict[str, AttributeValue]:
-    """A database error's `exception.message` without the statement's parameters, which
-    SQLAlchemy's message lists and the driver's may repeat (event data reaching the tracing
-    backend): the driver's error type and SQLSTATE instead. Other errors keep theirs."""
-    if not isinstance(error, StatementError):
-        return {}
-    driver = error.orig if error.orig is not None else error
-    sqlstate = getattr(driver, "sqlstate", None) or getattr(driver, "pgcode", None)
-    message = type(driver).__name__
-    if isinstance(sqlstate, str):
-        message = f"{message} (SQLSTATE {sqlstate})"
-    return {"exception.message": message}

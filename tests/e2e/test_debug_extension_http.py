@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 
+from infra.database import asyncpg_dsn
 from tests.conftest import CONTRACT
 from tests.e2e.server import Server, running_server
 from tests.e2e.test_identity_http import DEFAULT_SECRET, bearer, claims, hs256
@@ -162,3 +165,46 @@ def test_production_with_the_flag_refuses_to_start(catalog: str, tmp_path: Path)
         "development only (VITRINE_MODE=production): send `Vitrine-Debug: tracing` with an "
         "ADMIN token (got 'true')"
     ) in str(refused.value)
+
+
+def test_a_refused_request_still_gets_its_trace(server: Server) -> None:
+    """A mutation over GET is refused (405) inside the traced pipeline: the error answer
+    carries the trace all the same."""
+    response = httpx.get(
+        f"{server.url}/graphql",
+        params={"query": "mutation { __typename }"},
+        headers={**ADMIN, **DEBUG, "apollo-require-preflight": "true"},
+        timeout=30,
+    )
+    assert response.status_code == 405, response.text
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    tracing = body["extensions"]["tracing"]
+    assert (tracing["version"], tracing["execution"]["resolvers"]) == (1, [])
+    assert re.fullmatch(r"[0-9a-f]{32}", tracing["traceId"])
+
+
+async def test_a_timed_out_request_still_gets_its_trace(
+    catalog: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """listing_counts is locked, the request's deadline (1 s) comes first: the 504 carries
+    the trace of what ran until then, the resolvers that answered included."""
+    directory = tmp_path_factory.mktemp("debug-timeout")
+    holder = await asyncpg.connect(asyncpg_dsn(catalog))
+    try:
+        with running_server(catalog, directory, **settings(request_timeout_ms="1000")) as server:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.execute("LOCK TABLE listing_counts IN ACCESS EXCLUSIVE MODE")
+            try:
+                response = server.graphql(CATEGORY_LISTING, VARIABLES, **ADMIN, **DEBUG)
+            finally:
+                await transaction.rollback()
+    finally:
+        await holder.close()
+    assert response.status_code == 504, response.text
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+    tracing = body["extensions"]["tracing"]
+    resolvers = {f"{r['parentType']}.{r['fieldName']}" for r in tracing["execution"]["resolvers"]}
+    assert resolvers == TRACED_FIELDS

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -529,6 +530,22 @@ async def test_an_unsampled_requests_access_line_has_no_trace_ids(
     (line,) = [r for r in caplog.records if r.name == "vitrine.access"]
     assert "trace_id" not in line.__dict__
     assert "span_id" not in line.__dict__
+
+
+async def test_an_unsampled_request_in_a_callers_trace_names_it_on_its_access_line(
+    world_url: str, tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not recorded here (a sampling ratio said no), but part of the caller's trace: the
+    access line carries the caller's trace id and the server span's own id."""
+    traced = Traced(world_url, ALWAYS_OFF, tmp_path)
+    async with traced.client:
+        with caplog.at_level(logging.INFO, logger="vitrine.access"):
+            spans = await traced.post(LISTING_BODY, traceparent=f"00-{TRACE_ID}-{PARENT_ID}-01")
+    assert spans == []
+    (line,) = [r for r in caplog.records if r.name == "vitrine.access"]
+    assert line.__dict__["trace_id"] == TRACE_ID
+    assert re.fullmatch(r"[0-9a-f]{16}", line.__dict__["span_id"])
+    assert line.__dict__["span_id"] != PARENT_ID
 
 
 async def test_a_masked_500s_error_line_names_the_server_spans_trace(

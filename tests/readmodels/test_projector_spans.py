@@ -11,15 +11,17 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.database import asyncpg_dsn, count_statements
+from infra.span_errors import record_error
 from readmodels.catalog.projection import CatalogProjection
 from readmodels.creators.projection import CreatorsProjection
 from readmodels.projections import all_projections
 from readmodels.projector.batch import BatchOutcome, run_batch
 from readmodels.projector.runner import ProjectorRunner
-from readmodels.projector.spans import batch_attributes
+from readmodels.projector.spans import BatchSpans, batch_attributes
 from tests.readmodels.streams import append_raw, catalog_stream
 from tests.readmodels.test_projector import CATALOG_TYPES, FlakyProjection
 from tests.readmodels.waiting import wait_until
@@ -213,3 +215,55 @@ async def test_recorded_time_comes_with_the_checkpoint_update(engine: AsyncEngin
     assert [t.split()[0] for t in texts if re.search(r"\bevent_log\b", t)] == ["SELECT", "UPDATE"]
     assert [t.split()[0] for t in texts[-2:]] == ["UPDATE", "SELECT"]  # advance, notify
     assert idle.statements == 2
+
+
+async def refused_uuid(engine: AsyncEngine, value: str) -> DBAPIError:
+    """SQLAlchemy's wrapper of PostgreSQL refusing `value` as a uuid (its message quotes it),
+    as a projection's statement would raise it."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT CAST(CAST(:v AS text) AS uuid)"), {"v": value})
+    except DBAPIError as error:
+        return error
+    raise AssertionError("the cast succeeded")
+
+
+async def test_a_failed_batchs_span_keeps_the_drivers_values_out(engine: AsyncEngine) -> None:
+    """With the composition's recorder (`infra.span_errors.record_error`), neither the
+    message nor the stacktrace of the exception event quotes the refused value."""
+    secret = "-".join(["jane", "example.com"])  # never in a source line of the stack
+    error = await refused_uuid(engine, secret)
+    assert secret in str(error)  # the driver's message quotes it
+    provider, exporter = traced()
+    BatchSpans(provider.get_tracer("test"), record_error=record_error).failed(
+        "catalog", error, start_ns=1, end_ns=2
+    )
+    (span,) = exporter.get_finished_spans()
+    (event,) = span.events
+    attributes = dict(event.attributes or {})
+    assert (span.status.description, attributes["exception.message"], event.timestamp) == (
+        "22P02",
+        "22P02",
+        2,
+    )
+    assert str(attributes["exception.stacktrace"]).splitlines()[-1] == (
+        "sqlalchemy.exc.DBAPIError: 22P02"
+    )
+    assert [k for k, v in attributes.items() if secret in str(v)] == []
+
+
+async def test_without_a_recorder_a_failed_batchs_span_says_the_type_alone(
+    engine: AsyncEngine,
+) -> None:
+    secret = "-".join(["jane", "example.com"])
+    error = await refused_uuid(engine, secret)
+    provider, exporter = traced()
+    BatchSpans(provider.get_tracer("test")).failed("catalog", error, start_ns=1, end_ns=2)
+    (span,) = exporter.get_finished_spans()
+    (event,) = span.events
+    attributes = dict(event.attributes or {})
+    assert (
+        span.status.description,
+        attributes["exception.message"],
+        attributes["exception.stacktrace"],
+    ) == ("DBAPIError", "DBAPIError", "DBAPIError")
