@@ -81,6 +81,9 @@ class TraceBuffer(SpanProcessor):
         self._budget = max_spans
         self._kept = 0  # spans across every kept trace
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
+        # Traces evicted while still in flight: their late spans (the server span ends
+        # last) would bring back a one-span trace under the right name; they are dropped.
+        self._forgotten: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -94,6 +97,8 @@ class TraceBuffer(SpanProcessor):
         with self._lock:
             trace = self._traces.get(trace_id)
             if trace is None:
+                if trace_id in self._forgotten:
+                    return
                 trace = _Trace(start=span.start_time, end=span.end_time)
                 self._traces[trace_id] = trace
                 if len(self._traces) > self._max_traces:
@@ -116,10 +121,14 @@ class TraceBuffer(SpanProcessor):
     def _forget_oldest(self, but: int | None = None) -> None:
         oldest = next(trace_id for trace_id in self._traces if trace_id != but)
         self._kept -= len(self._traces.pop(oldest).spans)
+        self._forgotten[oldest] = None
+        if len(self._forgotten) > self._max_traces:
+            self._forgotten.popitem(last=False)
 
     def shutdown(self) -> None:
         with self._lock:
             self._traces.clear()
+            self._forgotten.clear()
             self._kept = 0
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

@@ -73,6 +73,19 @@ def test_the_span_budget_drops_the_oldest_traces() -> None:
     ]
 
 
+def test_a_trace_evicted_in_flight_does_not_come_back_with_its_late_spans() -> None:
+    """The server span ends last: a trace evicted before then stays gone, rather than
+    coming back as a one-span trace under the right name."""
+    buffer = TraceBuffer(max_traces=1)
+    tracer = tracer_with(buffer)
+    slow = tracer.start_span("query Slow", kind=SpanKind.SERVER)
+    tracer.start_span("resolve Query.a", context=trace.set_span_in_context(slow)).end()
+    fast = request(tracer, "query Fast")  # evicts Slow, still in flight
+    slow.end()
+    assert [(s.trace_id, s.root_name) for s in buffer.summaries()] == [(fast, "query Fast")]
+    assert buffer.spans(slow.get_span_context().trace_id) is None
+
+
 def test_a_trace_larger_than_the_budget_keeps_what_fits() -> None:
     """With a budget under the per-trace cap, one trace keeps `max_spans` spans and counts
     the rest as dropped instead of evicting itself."""
