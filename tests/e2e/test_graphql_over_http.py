@@ -4,8 +4,6 @@ own cases), content negotiation, status codes, CSRF prevention and Cache-Control
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import create_database, drop_database
+from tests.e2e.node_packages import installed_node
 from tests.e2e.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -111,22 +110,13 @@ def code(response: httpx.Response) -> str:
 @pytest.fixture(scope="module")
 def audit_script() -> list[str]:
     """The command that runs the audit; installs it (`npm ci`) on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "node and npm are needed for the graphql-http audit"
-        if os.environ.get("VITRINE_TEST_REQUIRE_NODE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    if not (AUDIT_DIR / "node_modules" / "graphql-http").is_dir():
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=AUDIT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}{installed.stderr}"
+    node = installed_node(
+        AUDIT_DIR,
+        "graphql-http",
+        needs=(),
+        missing="node and npm are needed for the graphql-http audit",
+        required_by="VITRINE_TEST_REQUIRE_NODE",
+    )
     return [node, str(AUDIT_DIR / "audit.mjs")]
 
 

@@ -17,6 +17,7 @@ import pytest
 from infra.database import create_engine
 from infra.trace_page.routes import PAGE_POLICY
 from tests.conftest import CONTRACT, create_database, drop_database
+from tests.e2e.node_packages import installed_node
 from tests.e2e.server import Server, running_server
 from tests.resolvers.world import load_world
 
@@ -188,22 +189,13 @@ def test_trace_page_off_is_an_unknown_path(
 @pytest.fixture(scope="module")
 def browser_script() -> list[str]:
     """The command that drives Chromium; installs playwright-core (`npm ci`) on first use."""
-    node, npm, chromium = shutil.which("node"), shutil.which("npm"), shutil.which("chromium")
-    if node is None or npm is None or chromium is None:
-        message = "node, npm and chromium are needed for the trace page's browser test"
-        if os.environ.get("VITRINE_TEST_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=BROWSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}{installed.stderr}"
+    node = installed_node(
+        BROWSER_DIR,
+        "playwright-core",
+        needs=("chromium",),
+        missing="node, npm and chromium are needed for the trace page's browser test",
+        required_by="VITRINE_TEST_REQUIRE_BROWSER",
+    )
     return [node, str(BROWSER_DIR / "trace_page.mjs")]
 
 
