@@ -366,16 +366,20 @@ async def test_an_unsampled_callers_decision_is_followed_and_observed(
     assert_listing_observations(observed)
 
 
+# The DataLoader batches of a CategoryListing at `first: 5`: one each, the prices' five keys.
+LISTING_BATCHES = [
+    ("CategoryByIdLoader", 1),
+    ("CategoryBySlugLoader", 1),
+    ("CategoryChildrenByParentLoader", 1),
+    ("ListingPageLoader", 1),
+    ("ListingTotalLoader", 1),
+    ("OffersByProductLoader", 5),
+]
+
+
 def assert_listing_observations(observed: Observations) -> None:
     assert observed.statements == 6
-    assert sorted(observed.batches) == [
-        ("CategoryByIdLoader", 1),
-        ("CategoryBySlugLoader", 1),
-        ("CategoryChildrenByParentLoader", 1),
-        ("ListingPageLoader", 1),
-        ("ListingTotalLoader", 1),
-        ("OffersByProductLoader", 5),
-    ]
+    assert sorted(observed.batches) == LISTING_BATCHES
     assert {field: len(durations) for field, durations in observed.fields.items()} == {
         "Query.category": 1,
         "Category.ancestors": 1,
@@ -486,14 +490,7 @@ async def test_a_timed_out_request_is_observed(world_url: str, tmp_path: object)
     timed_out = await time_out(world_url, tmp_path, LISTING_BODY)
     (observed,) = timed_out.observations
     assert observed.statements == 6
-    assert sorted(observed.batches) == [
-        ("CategoryByIdLoader", 1),
-        ("CategoryBySlugLoader", 1),
-        ("CategoryChildrenByParentLoader", 1),
-        ("ListingPageLoader", 1),
-        ("ListingTotalLoader", 1),
-        ("OffersByProductLoader", 5),
-    ]
+    assert sorted(observed.batches) == LISTING_BATCHES
 
 
 async def test_a_cache_hit_is_not_observed(world_url: str, tmp_path: object) -> None:
